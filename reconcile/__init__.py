@@ -1,0 +1,3 @@
+"""reconcile: keep a Notion database true to GitHub."""
+
+__version__ = "0.1.0"
