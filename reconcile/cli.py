@@ -1,0 +1,518 @@
+"""The `reconcile` command: parse, call one library function, render, exit with the contract's code."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from functools import wraps
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from reconcile import __version__
+from reconcile.config import Config, load_config
+from reconcile.errors import ConfigError, ReconcileError
+from reconcile.jobs.context import Context
+from reconcile.jobs.run import RunResult
+from reconcile.logs import redact, setup
+from reconcile.model import parse_instant
+
+log = logging.getLogger("reconcile.cli")
+
+EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_PARTIAL, EXIT_LOCKED = 0, 1, 2, 3, 75
+STATUS_EXIT = {"ok": EXIT_OK, "partial": EXIT_PARTIAL, "failed": EXIT_ERROR, "locked": EXIT_LOCKED}
+FORMATS = click.Choice(["text", "json", "markdown"])
+
+
+class Instant(click.ParamType):
+    """An ISO-8601 instant on the command line."""
+
+    name = "ISO-8601"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        try:
+            return parse_instant(str(value))
+        except ValueError:
+            self.fail(f"{value!r} is not an ISO-8601 instant (e.g. 2026-01-10T12:00:00Z)", param, ctx)
+
+
+INSTANT = Instant()
+
+
+# -- options every command takes, before or after its name --------------------------------------
+
+_COMMON = ("config", "log_format", "log_level", "log_file")
+
+
+def common_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """-c/--config and the log options, accepted after the command name as well as before it."""
+    options = [
+        click.option(
+            "-c",
+            "--config",
+            "config",
+            type=click.Path(dir_okay=False),
+            default=None,
+            help="Config file (default: $RECONCILE_CONFIG or ./config.yaml).",
+        ),
+        click.option(
+            "--log-format", type=click.Choice(["text", "json"]), default=None, help="Log line format."
+        ),
+        click.option(
+            "--log-level",
+            type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False),
+            default=None,
+            help="Least severe log level shown.",
+        ),
+        click.option(
+            "--log-file", type=click.Path(dir_okay=False), default=None, help="Also append logs to PATH."
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def leaf(function: Callable[..., Any]) -> Callable[..., Any]:
+    """A command body: merge the common options into ctx.obj and set up logging first."""
+
+    @common_options
+    @click.pass_context
+    @wraps(function)
+    def wrapper(ctx: click.Context, **kwargs: Any) -> Any:
+        settings = ctx.ensure_object(dict)
+        for name in _COMMON:
+            value = kwargs.pop(name)
+            if value is not None:
+                settings[name] = value
+        setup(
+            settings.get("log_level") or "info",
+            settings.get("log_format") or "text",
+            settings.get("log_file"),
+        )
+        return function(settings, **kwargs)
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@common_options
+@click.version_option(__version__, prog_name="reconcile")
+@click.pass_context
+def cli(ctx: click.Context, **settings: Any) -> None:
+    """Keep a Notion database true to GitHub: pull both into a SQL mirror, plan the diff, apply it.
+
+    Run it from cron (`reconcile run`); see `reconcile demo` for a tour on a built-in sandbox.
+    Exit codes: 0 ok, 1 error, 2 changes pending (--detailed-exitcode), 3 some operations failed,
+    75 another run holds the lock.
+    """
+    ctx.ensure_object(dict).update({k: v for k, v in settings.items() if v is not None})
+
+
+# -- helpers -------------------------------------------------------------------------------------
+
+
+def load(settings: dict[str, Any]) -> Config:
+    return load_config(settings.get("config"))
+
+
+def context(settings: dict[str, Any], *, migrate: bool = True) -> Context:
+    """Config, mirror and clients for a command."""
+    return Context.build(load(settings), fixed_now=fixed_now(), migrate=migrate)
+
+
+def fixed_now() -> datetime | None:
+    value = os.environ.get("RECONCILE_NOW")
+    if not value:
+        return None
+    try:
+        return parse_instant(value)
+    except ValueError:
+        raise ConfigError(f"RECONCILE_NOW: {value!r} is not an ISO-8601 instant") from None
+
+
+def emit(text: str) -> None:
+    click.echo(redact(text))
+
+
+def finish_run(
+    result: RunResult,
+    fmt: str,
+    *,
+    detailed: bool = False,
+    metrics: Context | None = None,
+    textfile: str | None = None,
+    pushgateway: str | None = None,
+) -> NoReturn:
+    """Print a run's result, export metrics, exit with its code."""
+    from reconcile.report import render_run
+
+    emit(render_run(result, fmt))
+    if result.error and fmt == "json":
+        click.echo(f"error: {redact(result.error)}", err=True)
+    if metrics is not None:
+        metrics.metrics.export(textfile, pushgateway)
+    code = STATUS_EXIT[result.status]
+    if code == EXIT_OK and detailed and result.dry_run and result.plan and result.plan.writes:
+        code = EXIT_CHANGES
+    raise SystemExit(code)
+
+
+def metrics_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    command = click.option(
+        "--pushgateway", metavar="URL", help="Push metrics to this Prometheus Pushgateway."
+    )(command)
+    return click.option("--metrics-textfile", metavar="PATH", help="Write Prometheus metrics to PATH.")(
+        command
+    )
+
+
+def format_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--format", "fmt", type=FORMATS, default="text", show_default=True, help="Output format."
+    )(command)
+
+
+# -- run, pull, plan, apply, backfill ------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--dry-run", is_flag=True, help="Stop after the plan; write nothing to Notion.")
+@click.option("--full", is_flag=True, help="Pull everything (detects deletions on both sides).")
+@click.option("--since", type=INSTANT, help="Pull from this instant (a backfill; cursors stay).")
+@click.option(
+    "--detailed-exitcode", is_flag=True, help="With --dry-run: exit 2 when there are writes to make."
+)
+@click.option("--force", is_flag=True, help="Apply even beyond apply.max_change_ratio.")
+@format_option
+@metrics_options
+@leaf
+def run(
+    settings: dict[str, Any],
+    dry_run: bool,
+    full: bool,
+    since: datetime | None,
+    detailed_exitcode: bool,
+    force: bool,
+    fmt: str,
+    metrics_textfile: str | None,
+    pushgateway: str | None,
+) -> None:
+    """Lock, pull, plan, apply, report: the cron entry point."""
+    from reconcile.jobs.run import execute, pull_step
+
+    ctx = context(settings)
+    result = execute(ctx, "run", pull_step(full=full, since=since), dry_run=dry_run, force=force)
+    finish_run(
+        result,
+        fmt,
+        detailed=detailed_exitcode,
+        metrics=ctx,
+        textfile=metrics_textfile,
+        pushgateway=pushgateway,
+    )
+
+
+@cli.command()
+@click.option("--full", is_flag=True, help="Pull everything (detects deletions on both sides).")
+@click.option("--since", type=INSTANT, help="Pull from this instant without moving the cursors.")
+@format_option
+@leaf
+def pull(settings: dict[str, Any], full: bool, since: datetime | None, fmt: str) -> None:
+    """Pull GitHub and Notion into the mirror, and nothing else."""
+    from reconcile.jobs.pull import pull as pull_job
+    from reconcile.report import dumps
+
+    result = pull_job(context(settings), full=full, since=since)
+    if fmt == "json":
+        emit(dumps({"pulled": result.as_json(), "not_modified": result.not_modified}))
+    else:
+        emit(
+            f"Pulled {result.github} GitHub items and {result.notion} Notion pages"
+            f"{'; not modified: ' + ', '.join(result.not_modified) if result.not_modified else ''}."
+        )
+
+
+@cli.command()
+@click.option("--no-pull", is_flag=True, help="Plan from the mirror as it is.")
+@click.option("--full", is_flag=True, help="Pull everything first.")
+@click.option(
+    "--out", type=click.Path(dir_okay=False), help="Also save the plan as JSON, for `reconcile apply FILE`."
+)
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when the plan has writes to make.")
+@format_option
+@leaf
+def plan(
+    settings: dict[str, Any], no_pull: bool, full: bool, out: str | None, detailed_exitcode: bool, fmt: str
+) -> None:
+    """Show what a run would do (pulls first unless --no-pull)."""
+    from reconcile.jobs.pull import pull as pull_job
+    from reconcile.jobs.run import make_plan
+    from reconcile.report import dumps, plan_json, render_plan
+
+    ctx = context(settings)
+    if not no_pull:
+        pull_job(ctx, full=full)
+    result = make_plan(ctx)
+    if out:
+        Path(out).write_text(dumps(plan_json(result)) + "\n", encoding="utf-8")
+    emit(render_plan(result, fmt))
+    raise SystemExit(EXIT_CHANGES if detailed_exitcode and result.writes else EXIT_OK)
+
+
+@cli.command()
+@click.argument("planfile", required=False, type=click.Path(exists=True, dir_okay=False))
+@click.option("--force", is_flag=True, help="Apply even beyond apply.max_change_ratio.")
+@format_option
+@metrics_options
+@leaf
+def apply(
+    settings: dict[str, Any],
+    planfile: str | None,
+    force: bool,
+    fmt: str,
+    metrics_textfile: str | None,
+    pushgateway: str | None,
+) -> None:
+    """Apply a saved plan (skipping what changed since), or plan and apply."""
+    from reconcile.jobs.run import execute, pull_step
+    from reconcile.jobs.saved import apply_saved
+
+    ctx = context(settings)
+    result = (
+        apply_saved(ctx, planfile, force=force)
+        if planfile
+        else execute(ctx, "apply", pull_step(), force=force)
+    )
+    finish_run(result, fmt, metrics=ctx, textfile=metrics_textfile, pushgateway=pushgateway)
+
+
+@cli.command()
+@click.option("--since", type=INSTANT, required=True, help="Start of the window (ISO-8601).")
+@click.option("--until", type=INSTANT, help="End of the window (default: now).")
+@click.option("--dry-run", is_flag=True, help="Stop after the plan.")
+@click.option("--force", is_flag=True, help="Apply even beyond apply.max_change_ratio.")
+@format_option
+@metrics_options
+@leaf
+def backfill(
+    settings: dict[str, Any],
+    since: datetime,
+    until: datetime | None,
+    dry_run: bool,
+    force: bool,
+    fmt: str,
+    metrics_textfile: str | None,
+    pushgateway: str | None,
+) -> None:
+    """Re-pull a window (after an outage) and reconcile it; the saved cursors do not move."""
+    from reconcile.jobs.run import execute, pull_step
+
+    if until is not None and until < since:
+        raise click.BadParameter("--until is before --since", param_hint="--until")
+    ctx = context(settings)
+    result = execute(ctx, "backfill", pull_step(since=since, until=until), dry_run=dry_run, force=force)
+    finish_run(result, fmt, metrics=ctx, textfile=metrics_textfile, pushgateway=pushgateway)
+
+
+@cli.command()
+@click.option("--item", "item", metavar="OWNER/REPO#N", help="The GitHub item to refresh.")
+@click.option("--page", "page", metavar="PAGE_ID", help="The Notion page to refresh.")
+@click.option("--dry-run", is_flag=True, help="Stop after the plan.")
+@click.option("--force", is_flag=True, help="Apply even beyond apply.max_change_ratio.")
+@format_option
+@leaf
+def refresh(
+    settings: dict[str, Any], item: str | None, page: str | None, dry_run: bool, force: bool, fmt: str
+) -> None:
+    """Force one item (or page) through pull, plan and apply; no other page is written."""
+    from reconcile.jobs.refresh import parse_item
+    from reconcile.jobs.refresh import refresh as refresh_job
+
+    if (item is None) == (page is None):
+        raise click.UsageError("give exactly one of --item OWNER/REPO#N or --page PAGE_ID")
+    target = parse_item(item) if item else None
+    finish_run(refresh_job(context(settings), item=target, page_id=page, dry_run=dry_run, force=force), fmt)
+
+
+# -- stale, status, reset, restore ---------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--no-pull", is_flag=True, help="Use the mirror as it is.")
+@format_option
+@leaf
+def stale(settings: dict[str, Any], no_pull: bool, fmt: str) -> None:
+    """List pages stuck in the stale status (stale.status) with no recent activity."""
+    from reconcile.jobs.pull import pull as pull_job
+    from reconcile.jobs.run import make_plan
+    from reconcile.report import render_stale
+
+    ctx = context(settings)
+    if not no_pull:
+        pull_job(ctx)
+    result = make_plan(ctx)
+    emit(render_stale(result.stale, ctx.now(), fmt))
+
+
+@cli.command()
+@format_option
+@leaf
+def status(settings: dict[str, Any], fmt: str) -> None:
+    """Recent runs, pending and failed operations, and the lock."""
+    from reconcile.jobs.status import render_status
+    from reconcile.jobs.status import status as status_job
+
+    emit(render_status(status_job(context(settings)), fmt))
+
+
+@cli.command()
+@click.option("--clear-locks", is_flag=True, help="Remove the lock a dead run left behind.")
+@click.option("--retry-failed", is_flag=True, help="Retry the operations that failed, now.")
+@format_option
+@leaf
+def reset(settings: dict[str, Any], clear_locks: bool, retry_failed: bool, fmt: str) -> None:
+    """Recovery after a crash: clear a stale lock, retry failed operations."""
+    from reconcile.jobs.status import clear_locks as clear_job
+    from reconcile.jobs.status import retry_failed as retry_job
+
+    if not (clear_locks or retry_failed):
+        raise click.UsageError("give --clear-locks and/or --retry-failed")
+    ctx = context(settings)
+    if clear_locks:
+        done = clear_job(ctx)
+        click.echo("\n".join(done) if done else "No lock to clear.", err=fmt == "json")
+    if retry_failed:
+        finish_run(retry_job(ctx), fmt)
+
+
+@cli.command()
+@click.option(
+    "--as-of", "as_of", type=INSTANT, required=True, help="Put values back as the mirror saw them then."
+)
+@click.option("--dry-run", is_flag=True, help="Show the plan only.")
+@click.option("--force", is_flag=True, help="Apply even beyond apply.max_change_ratio.")
+@format_option
+@leaf
+def restore(settings: dict[str, Any], as_of: datetime, dry_run: bool, force: bool, fmt: str) -> None:
+    """Put mapped properties back to the values the mirror saw at an instant."""
+    from reconcile.jobs.restore import restore as restore_job
+
+    finish_run(restore_job(context(settings), as_of, dry_run=dry_run, force=force), fmt)
+
+
+# -- schema, health, db, demo --------------------------------------------------------------------
+
+
+@cli.group()
+def schema() -> None:
+    """Compare the database's properties and options with the mapping."""
+
+
+@schema.command("check")
+@format_option
+@leaf
+def schema_check(settings: dict[str, Any], fmt: str) -> None:
+    """Exit 0 when the database has every mapped property and option, 1 when not."""
+    from reconcile.jobs.schema import check, render_check
+
+    result = check(context(settings, migrate=False))
+    emit(render_check(result, fmt))
+    raise SystemExit(EXIT_OK if result.ok else EXIT_ERROR)
+
+
+@schema.command("fix")
+@format_option
+@leaf
+def schema_fix(settings: dict[str, Any], fmt: str) -> None:
+    """Add the missing properties and options (removes nothing)."""
+    from reconcile.jobs.schema import fix, render_check
+
+    result = fix(context(settings))
+    emit(render_check(result, fmt))
+    raise SystemExit(EXIT_OK if result.ok else EXIT_ERROR)
+
+
+@cli.command()
+@format_option
+@leaf
+def health(settings: dict[str, Any], fmt: str) -> None:
+    """Check config, tokens (a real call to each API), mirror, schema and the last successful run."""
+    from reconcile.jobs.health import health as health_job
+    from reconcile.jobs.health import render_health
+
+    report = health_job(settings.get("config"), fixed_now())
+    emit(render_health(report, fmt))
+    raise SystemExit(EXIT_OK if report["status"] == "ok" else EXIT_ERROR)
+
+
+@cli.group()
+def db() -> None:
+    """The mirror database."""
+
+
+@db.command("upgrade")
+@leaf
+def db_upgrade(settings: dict[str, Any]) -> None:
+    """Create or migrate the mirror to the current schema (Alembic)."""
+    from reconcile.mirror.db import open_engine, upgrade
+
+    url = os.environ.get("RECONCILE_DATABASE_URL") or load(settings).mirror.url
+    revision = upgrade(open_engine(url))
+    click.echo(f"mirror is at revision {revision}")
+
+
+@cli.command()
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False),
+    default="reconcile-demo",
+    show_default=True,
+    help="Where to leave the demo's config and mirror.",
+)
+@click.option("--rps", type=float, default=3.0, show_default=True, help="Notion requests per second (paced).")
+@leaf
+def demo(settings: dict[str, Any], directory: str, rps: float) -> None:
+    """Start the built-in sandbox and run the whole job against it (no credentials needed)."""
+    from reconcile.jobs.demo import demo as demo_job
+
+    demo_job(Path(directory), rps=rps, echo=emit)
+
+
+# -- entry point ---------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> NoReturn:
+    """Run the CLI: usage errors exit 1 (2 means changes pending); errors print one line, no traceback."""
+    try:
+        cli.main(args=argv, prog_name="reconcile", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        raise SystemExit(exc.exit_code) from None
+    except click.ClickException as exc:
+        exc.show()
+        raise SystemExit(EXIT_ERROR) from None
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        raise SystemExit(EXIT_ERROR) from None
+    except ReconcileError as exc:
+        click.echo(f"error: {redact(str(exc))}", err=True)
+        raise SystemExit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        raise SystemExit(130) from None
+    except Exception as exc:  # a bug: one line for the user, the traceback for the log (debug)
+        log.debug("internal error", exc_info=True)
+        click.echo(f"internal error: {type(exc).__name__}: {redact(str(exc))}", err=True)
+        raise SystemExit(EXIT_ERROR) from None
+    raise SystemExit(EXIT_OK)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,237 @@
+"""One transport per API: a session, pacing, bounded retries with jittered backoff, classified errors.
+
+The retry rules, written down once:
+- A response the API's `Rules` call retryable (rate limits, 409, 5xx) is retried after the wait the API
+  asked for (Retry-After, honoured in full and logged when long) or a jittered exponential backoff.
+- Connection errors and read timeouts are retried for requests that are safe to repeat (reads and
+  updates that set absolute values). A non-idempotent write (a page create) is never re-sent blindly:
+  when its outcome is unknown, `AmbiguousWrite` is raised and the caller looks the key up first.
+- Attempts are bounded (`Retry.attempts`); what is left is raised as an error of the right class.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import requests
+from urllib3.exceptions import NewConnectionError
+
+from reconcile.clients.errors import AmbiguousWrite, ApiError, Unavailable
+from reconcile.clock import Clock
+
+log = logging.getLogger("reconcile.http")
+
+LONG_WAIT = 60.0  # seconds; waits longer than this are logged as warnings
+AMBIGUOUS_STATUSES = frozenset({500, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class Retry:
+    """How hard to try: attempts per request, and the backoff between them."""
+
+    attempts: int = 6
+    base_delay: float = 1.0
+    max_delay: float = 60.0
+
+    def backoff(self, attempt: int, rng: random.Random) -> float:
+        """Exponential with equal jitter: half fixed, half random, capped."""
+        ceiling = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
+        return ceiling / 2 + rng.uniform(0, ceiling / 2)
+
+
+class Rules(Protocol):
+    """What one API's answers mean."""
+
+    api: str
+
+    def wait_for(self, response: requests.Response, attempt: int) -> float | None:
+        """Seconds to wait before retrying this answer, or None when it must not be retried."""
+
+    def error(self, response: requests.Response) -> ApiError:
+        """The error this answer stands for."""
+
+    def is_rate_limit(self, response: requests.Response) -> bool: ...
+
+
+class Pacer:
+    """A token bucket shared by every call to one API; it slows down after a rate limit."""
+
+    def __init__(self, rate: float, clock: Clock, burst: float | None = None) -> None:
+        self.target = self.rate = rate
+        self.capacity = burst if burst is not None else max(1.0, rate)
+        self.clock = clock
+        self.tokens = self.capacity
+        self.stamp = clock.monotonic()
+        self.calm = 0
+
+    def acquire(self) -> None:
+        """Wait until a request may be sent, then spend one token."""
+        self._refill()
+        if self.tokens < 1:
+            self.clock.sleep((1 - self.tokens) / self.rate)
+            self._refill()
+        self.tokens -= 1
+
+    def penalise(self) -> None:
+        """After a 429: start from an empty bucket at half the rate."""
+        self.rate = max(self.target / 8, self.rate / 2)
+        self.tokens = min(self.tokens, 0.0)
+        self.calm = 0
+
+    def reward(self) -> None:
+        """After enough calm requests, creep back toward the configured rate."""
+        self.calm += 1
+        if self.rate < self.target and self.calm >= 20:
+            self.rate = min(self.target, self.rate * 1.25)
+            self.calm = 0
+
+    def _refill(self) -> None:
+        now = self.clock.monotonic()
+        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+
+
+Observer = Callable[[str, str, int | None], None]  # api, method, status (None: no answer)
+
+
+class Transport:
+    """Sends requests for one API with its pacing and retry rules."""
+
+    def __init__(
+        self,
+        base_url: str,
+        headers: Mapping[str, str],
+        rules: Rules,
+        clock: Clock,
+        *,
+        timeout: float,
+        pacer: Pacer | None = None,
+        retry: Retry | None = None,
+        observe: Observer | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.session = requests.Session()
+        self.session.headers.update(headers)
+        self.rules, self.clock, self.timeout = rules, clock, timeout
+        self.pacer, self.retry = pacer, retry or Retry()
+        self.observe = observe or (lambda api, method, status: None)
+        self.rng = rng or random.Random()
+
+    def url(self, path: str) -> str:
+        return path if path.startswith(("http://", "https://")) else self.base_url + path
+
+    def request(self, method: str, path: str, *, idempotent: bool = True, **kwargs: Any) -> requests.Response:
+        """Send with retries; return a 2xx/304 answer or raise the API error it stands for."""
+        url = self.url(path)
+        for attempt in range(1, self.retry.attempts + 1):
+            last = attempt == self.retry.attempts
+            response = self._send(method, url, idempotent, last, attempt, **kwargs)
+            if response is None:
+                continue
+            if response.ok or response.status_code == 304:
+                if self.pacer:
+                    self.pacer.reward()
+                return response
+            wait = self.rules.wait_for(response, attempt)
+            if not idempotent and response.status_code in AMBIGUOUS_STATUSES:
+                raise self._ambiguous(
+                    f"{method} answered {response.status_code}; the write may have happened"
+                )
+            if wait is None or last:
+                raise self.rules.error(response)
+            self._pause(response, wait, method, url)
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _send(
+        self, method: str, url: str, idempotent: bool, last: bool, attempt: int, **kwargs: Any
+    ) -> requests.Response | None:
+        """One attempt; None when it failed in transit and may be tried again."""
+        if self.pacer:
+            self.pacer.acquire()
+        try:
+            response = self.session.request(method, url, timeout=self.timeout, **kwargs)
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            self.observe(self.rules.api, method, None)
+            never_sent = _never_sent(exc)
+            if not idempotent and not never_sent:
+                raise self._ambiguous(
+                    f"{method} got no answer ({_describe(exc)}); the write may have happened"
+                ) from None
+            if last:
+                raise Unavailable(self.rules.api, f"{method} {_path(url)}: {_describe(exc)}") from None
+            delay = self.retry.backoff(attempt, self.rng)
+            log.warning(
+                "%s %s %s failed (%s); retrying in %.1f s",
+                self.rules.api,
+                method,
+                _path(url),
+                _describe(exc),
+                delay,
+            )
+            self.clock.sleep(delay)
+            return None
+        self.observe(self.rules.api, method, response.status_code)
+        return response
+
+    def _pause(self, response: requests.Response, wait: float, method: str, url: str) -> None:
+        level = logging.WARNING if wait > LONG_WAIT else logging.INFO
+        log.log(
+            level,
+            "%s %s %s answered %s; waiting %.1f s before retrying",
+            self.rules.api,
+            method,
+            _path(url),
+            response.status_code,
+            wait,
+        )
+        if self.pacer and self.rules.is_rate_limit(response):
+            self.pacer.penalise()
+        self.clock.sleep(wait)
+
+    def _ambiguous(self, message: str) -> AmbiguousWrite:
+        return AmbiguousWrite(self.rules.api, message)
+
+
+def retry_after(response: requests.Response) -> float | None:
+    """The Retry-After header in seconds (an integer, as Notion and GitHub send it)."""
+    value = response.headers.get("Retry-After")
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
+def json_body(response: requests.Response) -> dict[str, Any]:
+    """The answer's JSON object, or an empty dict when it has none (a 502 page, say)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _never_sent(exc: Exception) -> bool:
+    """True when the request surely never reached the server (refused, or timed out connecting)."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(reason, NewConnectionError)
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, requests.Timeout):
+        return "timed out"
+    if _never_sent(exc):
+        return "connection refused"
+    return "connection lost"
+
+
+def _path(url: str) -> str:
+    """The URL without scheme and host (never carries a token: tokens travel in headers only)."""
+    parts = url.split("/", 3)
+    return "/" + parts[3] if len(parts) > 3 else url

@@ -1,0 +1,339 @@
+"""The Notion API: paced, retried, classified; database or data-source flavour by Notion-Version."""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import requests
+
+from reconcile.clients.errors import (
+    AmbiguousWrite,
+    ApiError,
+    AuthError,
+    Forbidden,
+    InvalidRequest,
+    NotFound,
+    NotShared,
+    PageArchived,
+    RateLimited,
+    Unavailable,
+)
+from reconcile.clients.http import Observer, Pacer, Retry, Transport, json_body, retry_after
+from reconcile.clock import Clock
+from reconcile.config import NotionConfig
+from reconcile.model import NotionPage, iso, parse_instant
+from reconcile.values import decode
+
+log = logging.getLogger("reconcile.notion")
+
+PAGE_SIZE = 100  # Notion's maximum
+QUERY_RESULT_LIMIT = 10_000  # one query stops there; longer scans are windowed by timestamp
+CREATE_ATTEMPTS = 3
+KEY_LOOKUP_CHUNK = 50  # keys per `or` filter when resolving many keys at once
+
+
+class NotionRules:
+    """Retry 429/529 after Retry-After, 409 and 5xx with backoff; never 400/401/403/404."""
+
+    api = "notion"
+
+    def __init__(self, retry: Retry, rng: Any) -> None:
+        self.retry, self.rng = retry, rng
+
+    def is_rate_limit(self, response: requests.Response) -> bool:
+        return response.status_code in (429, 529)
+
+    def wait_for(self, response: requests.Response, attempt: int) -> float | None:
+        status = response.status_code
+        if status in (429, 529):
+            return retry_after(response) or self.retry.backoff(attempt, self.rng)
+        if status in (409, 500, 502, 503, 504):
+            return self.retry.backoff(attempt, self.rng)
+        return None
+
+    def error(self, response: requests.Response) -> ApiError:
+        body = json_body(response)
+        status = response.status_code
+        message = str(body.get("message") or response.reason or "no message")
+        fields = {"status": status, "code": body.get("code"), "request_id": _request_id(response, body)}
+        if status == 401:
+            return AuthError("notion", message, **fields)
+        if status in (429, 529):
+            return RateLimited("notion", message, **fields)
+        if status == 404:
+            return NotFound("notion", message, **fields)
+        if status == 403:
+            return Forbidden("notion", message, **fields)
+        if status == 400 and "archived" in message.lower():
+            return PageArchived("notion", message, **fields)
+        if 400 <= status < 500:
+            return InvalidRequest("notion", message, **fields)
+        return Unavailable("notion", message, **fields)
+
+
+def _request_id(response: requests.Response, body: dict[str, Any]) -> str | None:
+    return body.get("request_id") or response.headers.get("x-notion-request-id")
+
+
+@dataclass
+class Scan:
+    """One pass over the database's pages; `started` is the server's time of its first answer."""
+
+    pages: Iterator[dict[str, Any]]
+    started: datetime | None = None
+    count: int = 0
+
+
+class NotionClient:
+    """What the job asks of Notion."""
+
+    def __init__(
+        self,
+        config: NotionConfig,
+        clock: Clock,
+        *,
+        observe: Observer | None = None,
+        retry: Retry | None = None,
+        rng: Any = None,
+        query_limit: int = QUERY_RESULT_LIMIT,
+    ) -> None:
+        self.config = config
+        self.database_id = config.database_id
+        self.clock = clock
+        self.query_limit = query_limit
+        retry = retry or Retry()
+        rng = rng or random.Random()
+        token = config.token.get_secret_value() if config.token else ""
+        headers = {
+            "Authorization": f"Bearer {token}",
+            "Notion-Version": config.version,
+            "Content-Type": "application/json",
+            "User-Agent": "reconcile",
+        }
+        self.transport = Transport(
+            config.api_url,
+            headers,
+            NotionRules(retry, rng),
+            clock,
+            timeout=config.timeout_seconds,
+            pacer=Pacer(config.requests_per_second, clock),
+            retry=retry,
+            observe=observe,
+            rng=rng,
+        )
+        self._data_source: str | None = config.data_source_id
+        self.last_date: datetime | None = None
+
+    # -- the database -------------------------------------------------------------------------
+
+    @property
+    def data_sources(self) -> bool:
+        return self.config.version >= "2025-09-03"
+
+    def me(self) -> dict[str, Any]:
+        return self._call("GET", "/v1/users/me")
+
+    def database(self) -> dict[str, Any]:
+        """The database object; a 403/404 means the id is wrong or the database is not shared."""
+        try:
+            return self._call("GET", f"/v1/databases/{self.database_id}")
+        except (NotFound, Forbidden) as exc:
+            raise NotShared(
+                "notion",
+                f"cannot open database {self.database_id}: {exc.message}",
+                status=exc.status,
+                code=exc.code,
+                request_id=exc.request_id,
+            ) from None
+
+    def data_source_id(self) -> str:
+        """The data source to use (2025-09-03): the configured one, else the database's only one."""
+        if self._data_source is None:
+            sources = self.database().get("data_sources") or []
+            if len(sources) != 1:
+                names = ", ".join(f"{s.get('name')} ({s.get('id')})" for s in sources) or "none"
+                raise InvalidRequest(
+                    "notion",
+                    f"database {self.database_id} has {len(sources)} data sources "
+                    f"({names}); set notion.data_source_id",
+                )
+            self._data_source = str(sources[0]["id"])
+        return self._data_source
+
+    def schema(self) -> dict[str, Any]:
+        """Property configs by name."""
+        if self.data_sources:
+            return self._call("GET", f"/v1/data_sources/{self.data_source_id()}").get("properties", {})
+        return self.database().get("properties", {})
+
+    def update_schema(self, properties: dict[str, Any]) -> dict[str, Any]:
+        path = (
+            f"/v1/data_sources/{self.data_source_id()}"
+            if self.data_sources
+            else f"/v1/databases/{self.database_id}"
+        )
+        return self._call("PATCH", path, json={"properties": properties})
+
+    # -- reading pages ------------------------------------------------------------------------
+
+    def scan(self, since: datetime | None = None, until: datetime | None = None) -> Scan:
+        """Pages edited on or after `since` (all pages when None), windowed past the result cap."""
+        stamp = "last_edited_time" if since is not None else "created_time"
+        scan = Scan(iter(()))
+        scan.pages = self._windows(scan, stamp, since, until)
+        return scan
+
+    def _windows(
+        self, scan: Scan, stamp: str, since: datetime | None, until: datetime | None
+    ) -> Iterator[dict[str, Any]]:
+        """Query in windows: when one query hits the result cap, go on from the last timestamp seen."""
+        lower, boundary = since, set[str]()
+        while True:
+            fresh, truncated, last = 0, False, None
+            for page, capped in self._query(self._window_filter(stamp, lower, until), stamp, scan):
+                truncated = truncated or capped
+                if page["id"] in boundary:
+                    continue  # seen in the previous window's last minute
+                if page[stamp] != last:
+                    boundary, last = set(), page[stamp]
+                boundary.add(page["id"])
+                fresh += 1
+                scan.count += 1
+                yield page
+            if not truncated or last is None:
+                return
+            if fresh == 0:
+                raise InvalidRequest("notion", f"more than {self.query_limit} pages share one {stamp}")
+            lower = datetime.fromisoformat(last.replace("Z", "+00:00"))
+
+    def _window_filter(
+        self, stamp: str, lower: datetime | None, until: datetime | None
+    ) -> dict[str, Any] | None:
+        parts = []
+        if lower is not None:
+            parts.append({"timestamp": stamp, stamp: {"on_or_after": iso(lower)}})
+        if until is not None:
+            parts.append({"timestamp": "last_edited_time", "last_edited_time": {"on_or_before": iso(until)}})
+        if not parts:
+            return None
+        return parts[0] if len(parts) == 1 else {"and": parts}
+
+    def _query(
+        self, filter_: dict[str, Any] | None, stamp: str, scan: Scan | None = None
+    ) -> Iterator[tuple[dict[str, Any], bool]]:
+        """Every page of one query (following next_cursor); the flag says whether it was cut at the cap."""
+        body: dict[str, Any] = {
+            "sorts": [{"timestamp": stamp, "direction": "ascending"}],
+            "page_size": PAGE_SIZE,
+        }
+        if filter_:
+            body["filter"] = filter_
+        count = 0
+        while True:
+            answer = self._call("POST", self._query_path(), json=body)
+            if scan is not None and scan.started is None:
+                scan.started = self.last_date
+            count += len(answer.get("results", []))
+            more = bool(answer.get("has_more") and answer.get("next_cursor"))
+            capped = _incomplete(answer) or (not more and count >= self.query_limit)
+            for page in answer.get("results", []):
+                if page.get("object") == "page":
+                    yield page, capped
+            if not more:
+                return
+            body["start_cursor"] = answer["next_cursor"]
+
+    def _query_path(self) -> str:
+        if self.data_sources:
+            return f"/v1/data_sources/{self.data_source_id()}/query"
+        return f"/v1/databases/{self.database_id}/query"
+
+    def find_by_key(self, key_property: str, keys: list[str]) -> list[dict[str, Any]]:
+        """Live pages whose key property equals one of `keys`, oldest first."""
+        found: list[dict[str, Any]] = []
+        for start in range(0, len(keys), KEY_LOOKUP_CHUNK):
+            chunk = keys[start : start + KEY_LOOKUP_CHUNK]
+            clauses = [{"property": key_property, "url": {"equals": key}} for key in chunk]
+            filter_ = clauses[0] if len(clauses) == 1 else {"or": clauses}
+            found.extend(page for page, _ in self._query(filter_, "created_time"))
+        return found
+
+    def get_page(self, page_id: str) -> dict[str, Any] | None:
+        """The page (trashed ones too), or None when Notion no longer has it."""
+        try:
+            return self._call("GET", f"/v1/pages/{page_id}")
+        except NotFound:
+            return None
+
+    # -- writing pages ------------------------------------------------------------------------
+
+    def create_page(self, properties: dict[str, Any], key_property: str, key: str) -> dict[str, Any]:
+        """Create a page; when the outcome is unknown, look the key up before trying again."""
+        parent = (
+            {"data_source_id": self.data_source_id()}
+            if self.data_sources
+            else {"database_id": self.database_id}
+        )
+        body = {"parent": parent, "properties": properties}
+        for attempt in range(1, CREATE_ATTEMPTS + 1):
+            try:
+                return self._call("POST", "/v1/pages", json=body, idempotent=False)
+            except AmbiguousWrite as exc:
+                log.warning("create of %s is ambiguous (%s); looking the key up", key, exc.message)
+                existing = self.find_by_key(key_property, [key])
+                if existing:
+                    return existing[0]
+                if attempt == CREATE_ATTEMPTS:
+                    raise
+        raise AssertionError("unreachable")
+
+    def update_page(
+        self, page_id: str, properties: dict[str, Any] | None = None, in_trash: bool | None = None
+    ) -> dict[str, Any]:
+        """Set some properties (only those given) and/or move the page in or out of the trash."""
+        body: dict[str, Any] = {}
+        if properties:
+            body["properties"] = properties
+        if in_trash is not None:
+            body["in_trash"] = in_trash
+        return self._call("PATCH", f"/v1/pages/{page_id}", json=body)
+
+    # -- plumbing -----------------------------------------------------------------------------
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        response = self.transport.request(method, path, **kwargs)
+        self.last_date = _server_date(response) or self.clock.now()
+        return json_body(response)
+
+
+def _incomplete(answer: dict[str, Any]) -> bool:
+    status = answer.get("request_status") or {}
+    return isinstance(status, dict) and status.get("type") == "incomplete"
+
+
+def _server_date(response: requests.Response) -> datetime | None:
+    value = response.headers.get("Date")
+    try:
+        return parsedate_to_datetime(value) if value else None
+    except (TypeError, ValueError):
+        return None
+
+
+def page_from_api(raw: dict[str, Any], key_property: str) -> NotionPage:
+    """A page object of the API as a NotionPage, its properties decoded and normalised."""
+    properties = {name: decode(prop) for name, prop in (raw.get("properties") or {}).items()}
+    key = properties.get(key_property)
+    return NotionPage(
+        id=str(raw["id"]),
+        properties=properties,
+        created_time=parse_instant(raw["created_time"]),
+        last_edited_time=parse_instant(raw["last_edited_time"]),
+        key=key.value if key and key.type == "url" else None,
+        in_trash=bool(raw.get("in_trash") or raw.get("archived")),
+    )

@@ -1,0 +1,68 @@
+"""What every job needs: the config, the mirror, the clients, the clock and the metrics."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from reconcile.clients.github import GitHubClient
+from reconcile.clients.notion import QUERY_RESULT_LIMIT, NotionClient
+from reconcile.clock import Clock, SystemClock
+from reconcile.config import Config
+from reconcile.logs import add_secrets
+from reconcile.metrics import Metrics
+from reconcile.mirror.db import ensure_schema, open_engine
+
+
+@dataclass
+class Context:
+    """One command's world."""
+
+    config: Config
+    engine: Engine
+    clock: Clock
+    notion: NotionClient
+    github: GitHubClient
+    metrics: Metrics = field(default_factory=Metrics)
+    fixed_now: datetime | None = None  # RECONCILE_NOW
+
+    @classmethod
+    def build(
+        cls,
+        config: Config,
+        *,
+        clock: Clock | None = None,
+        fixed_now: datetime | None = None,
+        query_limit: int = QUERY_RESULT_LIMIT,
+        migrate: bool = True,
+    ) -> Context:
+        """Clients and mirror for this config; SQLite mirrors are migrated on first use."""
+        clock = clock or SystemClock()
+        add_secrets(
+            secret.get_secret_value() for secret in (config.notion.token, config.github.token) if secret
+        )
+        metrics = Metrics()
+        engine = open_engine(config.mirror.url)
+        if migrate:
+            ensure_schema(engine)
+        notion = NotionClient(config.notion, clock, observe=metrics.request, query_limit=query_limit)
+        github = GitHubClient(config.github, clock, observe=metrics.request)
+        return cls(config, engine, clock, notion, github, metrics, fixed_now)
+
+    def now(self) -> datetime:
+        """ "Now" for plans, stale rules and reports (RECONCILE_NOW when set)."""
+        return self.fixed_now or self.clock.now()
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session whose work is committed on success and rolled back on error."""
+        with Session(self.engine, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    def close(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,232 @@
+"""Pull: GitHub items and Notion pages into the mirror, incrementally, cursors last.
+
+Each stream (one repository, the database) stores its rows in batches and moves its cursor in the
+same transaction as its last batch, only after the stream was read to the end: a crash or an error
+mid-stream leaves the cursor where it was, and the next pull reads the window again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from reconcile.clients.errors import ApiError
+from reconcile.clients.github import item_from_api
+from reconcile.clients.notion import page_from_api
+from reconcile.errors import ReconcileError
+from reconcile.jobs.context import Context
+from reconcile.mirror import store
+from reconcile.model import GitHubItem, NotionPage
+
+log = logging.getLogger("reconcile.pull")
+
+BATCH = 500
+
+
+class RepoFailed(ReconcileError):
+    """A repository's listing failed: the run stops, and none of its items is taken for deleted."""
+
+
+@dataclass
+class PullResult:
+    """What a pull fetched."""
+
+    github: int = 0
+    notion: int = 0
+    not_modified: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, int]:
+        return {"github": self.github, "notion": self.notion}
+
+
+def pull(
+    ctx: Context, *, full: bool = False, since: datetime | None = None, until: datetime | None = None
+) -> PullResult:
+    """Both sides: every configured repository, then the database."""
+    result = PullResult()
+    for repo in ctx.config.github.repos:
+        fetched = pull_repo(ctx, repo, full=full, since=since, until=until)
+        if fetched is None:
+            result.not_modified.append(repo)
+        else:
+            result.github += fetched
+    result.notion = pull_pages(ctx, full=full, since=since, until=until)
+    return result
+
+
+# -- GitHub --------------------------------------------------------------------------------------
+
+
+def pull_repo(
+    ctx: Context,
+    repo: str,
+    *,
+    full: bool = False,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> int | None:
+    """One repository's issues and PRs; None when GitHub says nothing changed (304)."""
+    stream, now, backfill = f"github:{repo}", ctx.clock.now(), since is not None
+    with ctx.session() as session:
+        cursor = store.get_cursor(session, stream)
+    incremental = not full and not backfill and cursor is not None
+    start = since if backfill else cursor.value if incremental and cursor else None
+    etag, etag_url = (cursor.etag, cursor.etag_url) if incremental and cursor else (None, None)
+    try:
+        listing = ctx.github.list_issues(repo, start, etag, etag_url)
+        if listing.not_modified:
+            log.info("github %s: not modified since %s", repo, start)
+            return None
+        count, newest, seen = _store_items(ctx, _items(ctx, listing.items, until), now)
+        gone = _confirm_missing(ctx, repo, seen) if full else []
+    except ApiError as exc:
+        raise RepoFailed(f"github repository {repo}: {exc}") from None
+    with ctx.session() as session:
+        for key, reason in gone:
+            store.mark_gone(session, key, repo, reason, now)
+        if not backfill:
+            value = _advance(cursor.value if cursor else None, newest, ctx.config.github.lookback_minutes)
+            store.set_cursor(
+                session,
+                stream,
+                now,
+                value=value,
+                etag=listing.etag if listing.single_page else None,
+                etag_url=listing.url,
+                full_at=now if full else (cursor.full_at if cursor else None),
+            )
+    log.info("github %s: %d items%s", repo, count, " (full)" if full else "")
+    return count
+
+
+def _items(ctx: Context, raw: Iterable[dict[str, Any]], until: datetime | None) -> Iterator[GitHubItem | int]:
+    """Decoded items the config includes; the ids of the rest come through so deletions are not guessed."""
+    kinds = {"issues": "issue", "pull_requests": "pull_request"}
+    wanted = {kinds[name] for name in ctx.config.github.include}
+    for entry in raw:
+        item = item_from_api(entry)
+        if item.kind in wanted and (until is None or item.updated_at <= until):
+            yield item
+        else:
+            yield item.id
+
+
+def _store_items(
+    ctx: Context, entries: Iterable[GitHubItem | int], now: datetime
+) -> tuple[int, datetime | None, set[int]]:
+    """Store items in batches; returns how many, the newest updated_at, and every id listed."""
+    count, newest, seen = 0, None, set[int]()
+    batch: list[GitHubItem] = []
+    for entry in entries:
+        seen.add(entry if isinstance(entry, int) else entry.id)
+        if isinstance(entry, GitHubItem):
+            batch.append(entry)
+            newest = max(newest or entry.updated_at, entry.updated_at)
+        if len(batch) >= BATCH:
+            count += _save_items(ctx, batch, now)
+            batch = []
+    return count + _save_items(ctx, batch, now), newest, seen
+
+
+def _save_items(ctx: Context, items: list[GitHubItem], now: datetime) -> int:
+    with ctx.session() as session:
+        return store.save_items(session, items, now)
+
+
+def _confirm_missing(ctx: Context, repo: str, seen: set[int]) -> list[tuple[str, str]]:
+    """After a complete listing: ask GitHub about each item of the repo it no longer listed."""
+    with ctx.session() as session:
+        missing = {id_: place for id_, place in store.item_ids(session, repo).items() if id_ not in seen}
+    gone = []
+    for number, url in sorted(missing.values()):
+        found = ctx.github.lookup(repo, number)
+        if found.issue is None:
+            gone.append((url, found.reason))
+            continue
+        item = item_from_api(found.issue)
+        if item.repo not in ctx.config.github.repos:
+            gone.append((url, f"transferred to {item.repo}, which is not configured"))
+        else:  # still there, or moved between configured repos: keep it (with its new URL)
+            with ctx.session() as session:
+                store.save_items(session, [item], ctx.clock.now())
+    return gone
+
+
+def _advance(current: datetime | None, newest: datetime | None, lookback_minutes: float) -> datetime | None:
+    """The next `since`: the newest update seen, less the lookback; never backwards."""
+    if newest is None:
+        return current
+    proposed = newest - timedelta(minutes=lookback_minutes)
+    return max(proposed, current) if current else proposed
+
+
+# -- Notion --------------------------------------------------------------------------------------
+
+
+def pull_pages(
+    ctx: Context, *, full: bool = False, since: datetime | None = None, until: datetime | None = None
+) -> int:
+    """The database's pages edited since the cursor (all of them on a full pull)."""
+    database_id = ctx.config.notion.database_id
+    stream, now, backfill = f"notion:{database_id}", ctx.clock.now(), since is not None
+    with ctx.session() as session:
+        cursor = store.get_cursor(session, stream)
+    start = since if backfill else None if full or cursor is None else cursor.value
+    scan = ctx.notion.scan(start, until)
+    seen: set[str] = set()
+    batch: list[NotionPage] = []
+    for raw in scan.pages:
+        page = page_from_api(raw, ctx.config.mapping.key)
+        seen.add(page.id)
+        batch.append(page)
+        if len(batch) >= BATCH:
+            _save_pages(ctx, batch, now)
+            batch = []
+    settled = _settle_missing(ctx, seen) if start is None else []
+    with ctx.session() as session:
+        store.save_pages(session, database_id, [*batch, *settled], now)
+        if not backfill:
+            began = scan.started or now
+            value = began - timedelta(minutes=ctx.config.notion.lookback_minutes)
+            value = max(value, cursor.value) if cursor and cursor.value else value
+            full_at = now if start is None else (cursor.full_at if cursor else None)
+            store.set_cursor(session, stream, now, value=value, full_at=full_at)
+    log.info("notion: %d pages%s", scan.count, " (full)" if start is None else "")
+    return scan.count
+
+
+def _save_pages(ctx: Context, pages: list[NotionPage], now: datetime) -> None:
+    with ctx.session() as session:
+        store.save_pages(session, ctx.config.notion.database_id, pages, now)
+
+
+def _settle_missing(ctx: Context, seen: set[str]) -> list[NotionPage]:
+    """After a full scan: pages the mirror has that the scan did not return are in the trash, or gone."""
+    with ctx.session() as session:
+        missing = [
+            page_id
+            for page_id in store.page_ids(session, ctx.config.notion.database_id)
+            if page_id not in seen
+        ]
+        known = {page_id: store.find_page(session, page_id) for page_id in missing}
+    settled = []
+    for page_id, page in known.items():
+        raw = ctx.notion.get_page(page_id)
+        if raw is not None:
+            settled.append(page_from_api(raw, ctx.config.mapping.key))
+        elif page is not None:
+            settled.append(
+                NotionPage(
+                    page.id,
+                    page.properties,
+                    page.created_time,
+                    page.last_edited_time,
+                    page.key,
+                    page.in_trash,
+                    gone=True,
+                )
+            )
+    return settled

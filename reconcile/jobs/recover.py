@@ -1,0 +1,89 @@
+"""Recovery: settle what a crashed or interrupted run left in the journal, before planning afresh.
+
+- pending (stored, never sent): nothing happened; abandoned, the fresh plan redoes it if still needed.
+- sent or ambiguous create/recreate: it may have happened. The key is looked up in Notion; a page
+  found is adopted (linked, its values recorded as written), so it is never created twice.
+- sent or ambiguous update/archive/stale: abandoned; the fresh plan compares with Notion again
+  (these writes set absolute values, so doing one twice is harmless).
+- failed: superseded; the fresh plan retries whatever is still needed.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from reconcile.clients.notion import page_from_api
+from reconcile.jobs.context import Context
+from reconcile.mirror import journal, runs, store
+from reconcile.mirror.tables import OperationRow
+
+log = logging.getLogger("reconcile.recover")
+
+
+@dataclass
+class Recovery:
+    """What recovery settled."""
+
+    crashed_runs: int = 0
+    resolved: list[str] = field(default_factory=list)  # keys of creates found done in Notion
+    abandoned: int = 0
+
+
+def recover(ctx: Context, run_id: int) -> Recovery:
+    """Settle earlier runs' unsettled operations (the caller holds the lock)."""
+    recovery = Recovery()
+    with ctx.session() as session:
+        recovery.crashed_runs = runs.mark_crashed(session, run_id)
+        journal.supersede_failed(session, run_id, ctx.clock.now())
+        rows = journal.unsettled(session, run_id)
+    if not rows:
+        return recovery
+    creates = [row for row in rows if _maybe_created(row)]
+    found = _lookup(ctx, [str(row.key) for row in creates])
+    now = ctx.clock.now()
+    with ctx.session() as session:
+        for row in rows:
+            page = found.get(str(row.key)) if _maybe_created(row) else None
+            if page is None:
+                journal.mark(
+                    session, row.id, "abandoned", now, error=f"settled by run {run_id}: planned afresh"
+                )
+                recovery.abandoned += 1
+                continue
+            _adopt(ctx, session, row, page)
+            journal.mark(session, row.id, "resolved", now, result_page_id=page["id"])
+            recovery.resolved.append(str(row.key))
+    log.info(
+        "recovery: %d crashed runs, %d creates found done, %d operations planned afresh",
+        recovery.crashed_runs,
+        len(recovery.resolved),
+        recovery.abandoned,
+    )
+    return recovery
+
+
+def _maybe_created(row: OperationRow) -> bool:
+    return row.state in ("sent", "ambiguous") and row.action in ("create", "recreate") and not row.restore
+
+
+def _lookup(ctx: Context, keys: list[str]) -> dict[str, dict[str, object]]:
+    """The oldest live page carrying each key."""
+    found: dict[str, dict[str, object]] = {}
+    if keys:
+        for raw in ctx.notion.find_by_key(ctx.config.mapping.key, sorted(set(keys))):
+            page = page_from_api(raw, ctx.config.mapping.key)
+            if page.key:
+                found.setdefault(page.key, raw)
+    return found
+
+
+def _adopt(ctx: Context, session: object, row: OperationRow, raw: dict[str, object]) -> None:
+    page = page_from_api(raw, ctx.config.mapping.key)
+    now = ctx.clock.now()
+    store.save_pages(session, ctx.config.notion.database_id, [page], now)  # type: ignore[arg-type]
+    if row.item_id is not None:
+        store.link(session, row.item_id, page.id, now)  # type: ignore[arg-type]
+    mapped = ctx.config.mapping.properties
+    written = {name: data.get("to") for name, data in (row.changes or {}).items() if name in mapped}
+    store.record_applied(session, page.id, written, now)  # type: ignore[arg-type]

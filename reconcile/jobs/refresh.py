@@ -1,0 +1,99 @@
+"""Refresh one item or one page: fetch just it from both sides, plan and apply just it."""
+
+from __future__ import annotations
+
+import re
+
+from reconcile.clients.github import item_from_api
+from reconcile.clients.notion import page_from_api
+from reconcile.errors import ConfigError
+from reconcile.jobs.context import Context
+from reconcile.jobs.pull import PullResult
+from reconcile.jobs.run import RunResult, execute, make_plan
+from reconcile.mirror import store
+from reconcile.planner import Scope
+
+_ITEM = re.compile(r"^([\w.-]+/[\w.-]+)#(\d+)$")
+_KEY = re.compile(r"^https?://[^/]+/([\w.-]+/[\w.-]+)/(?:issues|pull)/(\d+)/?$")
+
+
+def parse_item(text: str) -> tuple[str, int]:
+    """OWNER/REPO#N (or the item's URL) -> (repo, number)."""
+    match = _ITEM.match(text.strip()) or _KEY.match(text.strip())
+    if not match:
+        raise ConfigError(f"--item: {text!r} is not OWNER/REPO#N")
+    return match.group(1), int(match.group(2))
+
+
+def refresh(
+    ctx: Context,
+    *,
+    item: tuple[str, int] | None = None,
+    page_id: str | None = None,
+    dry_run: bool = False,
+    force: bool = False,
+) -> RunResult:
+    """Pull, plan and apply a single item or page; no other page is written."""
+    item_ids: set[int] = set()
+    page_ids: set[str] = set()
+    scope = Scope(item_ids=item_ids, page_ids=page_ids)  # filled in by prepare, read by the planner
+
+    def prepare(ctx: Context) -> PullResult:
+        pulled = PullResult()
+        target = item
+        if page_id is not None:
+            key = _fetch_page(ctx, page_id, pulled)
+            page_ids.add(page_id)
+            target = target or (parse_key(key) if key else None)
+        if target is not None:
+            item_id, url = _fetch_item(ctx, *target, pulled)
+            if item_id is not None:
+                item_ids.add(item_id)
+            for raw in ctx.notion.find_by_key(ctx.config.mapping.key, [url]):
+                _save_page(ctx, raw, pulled)
+                page_ids.add(raw["id"])
+        return pulled
+
+    return execute(
+        ctx, "refresh", prepare, planner=lambda ctx: make_plan(ctx, scope), dry_run=dry_run, force=force
+    )
+
+
+def parse_key(url: str) -> tuple[str, int] | None:
+    match = _KEY.match(url)
+    return (match.group(1), int(match.group(2))) if match else None
+
+
+def _fetch_item(ctx: Context, repo: str, number: int, pulled: PullResult) -> tuple[int | None, str]:
+    """Ask GitHub for the item; store it, or record that it is gone. Returns its id and URL."""
+    found = ctx.github.lookup(repo, number)
+    now = ctx.clock.now()
+    with ctx.session() as session:
+        known = store.find_item(session, repo, number)
+        if found.issue is None:
+            url = known.url if known else f"https://github.com/{repo}/issues/{number}"
+            store.mark_gone(session, url, repo, found.reason, now)
+            return (known.id if known else None), url
+        fetched = item_from_api(found.issue)
+        store.save_items(session, [fetched], now)
+    pulled.github += 1
+    return fetched.id, fetched.url
+
+
+def _fetch_page(ctx: Context, page_id: str, pulled: PullResult) -> str | None:
+    """Ask Notion for the page; store it (or mark it gone). Returns its key."""
+    raw = ctx.notion.get_page(page_id)
+    if raw is None:
+        with ctx.session() as session:
+            store.mark_page(session, page_id, in_trash=False, gone=True)
+            known = store.find_page(session, page_id)
+        return known.key if known else None
+    return _save_page(ctx, raw, pulled)
+
+
+def _save_page(ctx: Context, raw: dict[str, object], pulled: PullResult) -> str | None:
+    page = page_from_api(raw, ctx.config.mapping.key)
+    with ctx.session() as session:
+        store.save_pages(session, ctx.config.notion.database_id, [page], ctx.clock.now())
+    pulled.notion += 1
+    return page.key

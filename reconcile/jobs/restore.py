@@ -1,0 +1,51 @@
+"""`reconcile restore --as-of`: put mapped properties back to the values the mirror saw at an instant."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+from reconcile.jobs.context import Context
+from reconcile.jobs.run import RunResult, execute, mirror_state, pull_step
+from reconcile.mirror import store
+from reconcile.model import Change, NotionPage, Operation, Plan, Prop, iso
+from reconcile.values import equal
+
+
+def restore(ctx: Context, as_of: datetime, *, dry_run: bool = False, force: bool = False) -> RunResult:
+    return execute(
+        ctx, "restore", pull_step(), planner=lambda ctx: _plan(ctx, as_of), dry_run=dry_run, force=force
+    )
+
+
+def _plan(ctx: Context, as_of: datetime) -> Plan:
+    state = mirror_state(ctx)
+    with ctx.session() as session:
+        then = store.snapshot_values(session, as_of)
+    names = [ctx.config.mapping.key, *ctx.config.mapping.properties]
+    operations = restore_operations(state.pages, then, names, as_of)
+    owned = {page_id for page_id in state.links.values()}
+    return Plan(
+        ctx.now(),
+        ctx.config.notion.database_id,
+        tuple(operations),
+        len(state.pages) - len(operations),
+        linked=len(owned),
+    )
+
+
+def restore_operations(
+    pages: Mapping[str, NotionPage], then: Mapping[tuple[str, str], Prop], names: list[str], as_of: datetime
+) -> list[Operation]:
+    """An update per live page whose mapped values differ from what they were at `as_of` (pure)."""
+    operations = []
+    for page in sorted(pages.values(), key=lambda page: page.id):
+        changes = {
+            name: Change(page.value(name), then[(page.id, name)].value)
+            for name in names
+            if (page.id, name) in then
+            and not equal(then[(page.id, name)].type, page.value(name), then[(page.id, name)].value)
+        }
+        if page.alive and changes:
+            operations.append(Operation("update", page.key, page.id, changes, f"restore to {iso(as_of)}"))
+    return operations

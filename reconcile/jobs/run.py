@@ -1,0 +1,143 @@
+"""The job's flows: run (lock, recover, pull, plan, apply), and the commands built from the same steps."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from reconcile.errors import Locked, ReconcileError
+from reconcile.jobs.apply import ApplyResult, apply_plan
+from reconcile.jobs.context import Context
+from reconcile.jobs.pull import PullResult, pull
+from reconcile.jobs.recover import Recovery, recover
+from reconcile.mirror import runs, store
+from reconcile.mirror.lock import Lease
+from reconcile.model import Plan
+from reconcile.planner import MirrorState, Scope, plan
+
+log = logging.getLogger("reconcile.run")
+
+Prepare = Callable[[Context], PullResult]
+Planner = Callable[[Context], Plan]
+
+
+@dataclass
+class RunResult:
+    """The outcome of one run, as CONTRACT §8 prints it."""
+
+    run_id: int | None
+    status: str = "ok"  # ok | partial | failed | locked
+    pulled: PullResult = field(default_factory=PullResult)
+    plan: Plan | None = None
+    applied: ApplyResult = field(default_factory=ApplyResult)
+    recovery: Recovery | None = None
+    error: str | None = None
+    dry_run: bool = False
+
+    def as_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "run_id": self.run_id,
+            "status": self.status,
+            "pulled": self.pulled.as_json(),
+            "summary": self.plan.summary() if self.plan else None,
+            "applied": self.applied.applied,
+            "failed": self.applied.failed,
+            "deferred": self.applied.deferred,
+            "failures": [failure.as_json() for failure in self.applied.failures],
+        }
+        if self.applied.skipped:
+            body["skipped"] = [skip.as_json() for skip in self.applied.skipped]
+        if self.error:
+            body["error"] = self.error
+        return body
+
+
+def mirror_state(ctx: Context) -> MirrorState:
+    """Everything the planner needs, read from the mirror in one transaction."""
+    with ctx.session() as session:
+        return MirrorState(
+            items=store.load_items(session, ctx.config.github.repos),
+            pages=store.load_pages(session, ctx.config.notion.database_id),
+            links=store.load_links(session),
+            last_applied=store.load_last_applied(session),
+            gone=store.load_gone(session),
+        )
+
+
+def make_plan(ctx: Context, scope: Scope | None = None) -> Plan:
+    """The plan for the mirror as it is now."""
+    return plan(ctx.config, mirror_state(ctx), ctx.now(), scope)
+
+
+def pull_step(*, full: bool = False, since: datetime | None = None, until: datetime | None = None) -> Prepare:
+    return lambda ctx: pull(ctx, full=full, since=since, until=until)
+
+
+def execute(
+    ctx: Context,
+    command: str,
+    prepare: Prepare,
+    *,
+    planner: Planner | None = None,
+    dry_run: bool = False,
+    force: bool = False,
+) -> RunResult:
+    """Record a run; take the lock, settle the journal, prepare the mirror, plan, apply (unless dry)."""
+    planner = planner or make_plan
+    started = ctx.clock.monotonic()
+    with ctx.session() as session:
+        run_id = runs.start(session, command, ctx.clock.now())
+    result = RunResult(run_id, dry_run=dry_run)
+    try:
+        if dry_run:
+            result.pulled = prepare(ctx)
+            result.plan = planner(ctx)
+        else:
+            _locked_run(ctx, run_id, result, prepare, planner, force)
+        result.status = "partial" if result.applied.failed or result.applied.stopped else "ok"
+    except Locked as exc:
+        result.status, result.error = "locked", str(exc)
+    except ReconcileError as exc:
+        result.status, result.error = "failed", str(exc)
+    _finish(ctx, result, ctx.clock.monotonic() - started)
+    return result
+
+
+def _locked_run(
+    ctx: Context,
+    run_id: int,
+    result: RunResult,
+    prepare: Prepare,
+    planner: Planner,
+    force: bool,
+) -> None:
+    with Lease(ctx.engine, ctx.clock) as lease:
+        result.recovery = recover(ctx, run_id)
+        result.pulled = prepare(ctx)
+        result.plan = planner(ctx)
+        result.applied = apply_plan(ctx, run_id, result.plan, force=force, should_stop=lambda: lease.lost)
+
+
+def _finish(ctx: Context, result: RunResult, seconds: float) -> None:
+    """Close the run's row and set the run's metrics."""
+    with ctx.session() as session:
+        runs.finish(
+            session,
+            result.run_id or 0,
+            result.status,
+            ctx.clock.now(),
+            result=result.as_json(),
+            error=result.error,
+        )
+        last = runs.last_success(session)
+    metrics = ctx.metrics
+    metrics.duration.set(seconds)
+    metrics.succeeded_at(last.finished_at if last else None)
+    if result.plan is not None:
+        metrics.stale.set(len(result.plan.stale))
+        metrics.drift.set(len(result.plan.drift))
+    if result.error:
+        log.error("%s", result.error)

@@ -1,0 +1,67 @@
+"""Logging: stderr (and --log-file), text or one JSON object a line; secrets scrubbed from every record."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+_SECRETS: set[str] = set()
+_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
+
+
+def add_secrets(secrets: Iterable[str | None]) -> None:
+    """Remember values that must never be printed (tokens); short ones are ignored as unsafe to scrub."""
+    _SECRETS.update(secret for secret in secrets if secret and len(secret) >= 6)
+
+
+def redact(text: str) -> str:
+    """The text with every known secret replaced."""
+    for secret in _SECRETS:
+        text = text.replace(secret, "[redacted]")
+    return text
+
+
+class _Redacting(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = redact(record.getMessage())
+        record.args = None
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object a line: ts, level, event, and any extra fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "ts": datetime.fromtimestamp(record.created, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+            "level": record.levelname.lower(),
+            "event": record.getMessage(),
+            "logger": record.name,
+        }
+        entry.update({key: value for key, value in vars(record).items() if key not in _STANDARD})
+        return redact(json.dumps(entry, default=str))
+
+
+def setup(level: str = "info", fmt: str = "text", file: str | None = None) -> None:
+    """Configure the `reconcile` logger tree once per process (idempotent)."""
+    root = logging.getLogger("reconcile")
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+        handler.close()
+    formatter: logging.Formatter = (
+        JsonFormatter()
+        if fmt == "json"
+        else logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S")
+    )
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if file:
+        handlers.append(logging.FileHandler(file, encoding="utf-8"))
+    for handler in handlers:
+        handler.setFormatter(formatter)
+        handler.addFilter(_Redacting())
+        root.addHandler(handler)
+    root.setLevel(level.upper())
+    root.propagate = False

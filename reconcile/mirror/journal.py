@@ -1,0 +1,106 @@
+"""The operations journal: every write is stored before it is sent and its outcome right after."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from reconcile.mirror.tables import OperationRow
+from reconcile.model import Change, ItemRef, Operation
+
+# States: pending (stored, not sent) -> sent (on its way) -> applied | failed | ambiguous.
+# Others: deferred (over max_writes_per_run), skipped (a saved plan's page changed), and for
+# operations a later run settled: resolved (found done in Notion), abandoned (planned afresh),
+# superseded (a failure the next plan covers), retried (reset --retry-failed did it again).
+UNSETTLED = ("pending", "sent", "ambiguous")
+
+
+def record(
+    session: Session, run_id: int, operations: Sequence[Operation], at: datetime, state: str = "pending"
+) -> list[int]:
+    """Store operations in one go; returns their ids in order."""
+    start = (
+        session.scalar(
+            select(func.coalesce(func.max(OperationRow.seq), 0)).where(OperationRow.run_id == run_id)
+        )
+        or 0
+    )
+    rows = [_row(run_id, start + offset + 1, op, at, state) for offset, op in enumerate(operations)]
+    session.add_all(rows)
+    session.flush()
+    return [row.id for row in rows]
+
+
+def _row(run_id: int, seq: int, op: Operation, at: datetime, state: str) -> OperationRow:
+    return OperationRow(
+        run_id=run_id,
+        seq=seq,
+        action=op.action,
+        key=op.key,
+        page_id=op.page_id,
+        item_id=op.item_id,
+        item=op.item.as_json() if op.item else None,
+        changes={name: change.as_json() for name, change in op.changes.items()},
+        reason=op.reason,
+        restore=op.restore,
+        state=state,
+        created_at=at,
+        updated_at=at,
+    )
+
+
+def mark(
+    session: Session,
+    op_id: int,
+    state: str,
+    at: datetime,
+    *,
+    error: str | None = None,
+    result_page_id: str | None = None,
+) -> None:
+    values: dict[str, Any] = {"state": state, "updated_at": at, "error": error}
+    if result_page_id is not None:
+        values["result_page_id"] = result_page_id
+    session.execute(update(OperationRow).where(OperationRow.id == op_id).values(**values))
+
+
+def unsettled(session: Session, before_run: int) -> list[OperationRow]:
+    """Operations earlier runs left pending, sent or ambiguous."""
+    query = select(OperationRow).where(OperationRow.state.in_(UNSETTLED), OperationRow.run_id < before_run)
+    return list(session.scalars(query.order_by(OperationRow.id)))
+
+
+def supersede_failed(session: Session, before_run: int, at: datetime) -> int:
+    """Failures of earlier runs: the fresh plan redoes whatever is still needed."""
+    done = session.execute(
+        update(OperationRow)
+        .where(OperationRow.state == "failed", OperationRow.run_id < before_run)
+        .values(state="superseded", updated_at=at)
+    )
+    return int(done.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def count_by_state(session: Session, states: Sequence[str]) -> dict[str, int]:
+    query = (
+        select(OperationRow.state, func.count())
+        .where(OperationRow.state.in_(states))
+        .group_by(OperationRow.state)
+    )
+    return {state: count for state, count in session.execute(query)}
+
+
+def failed(session: Session, limit: int = 50) -> list[OperationRow]:
+    """The most recent failed operations that no later run settled."""
+    query = select(OperationRow).where(OperationRow.state.in_(("failed", "ambiguous")))
+    return list(session.scalars(query.order_by(OperationRow.id.desc()).limit(limit)))
+
+
+def operation(row: OperationRow) -> Operation:
+    """A journal row as the Operation it recorded."""
+    item = ItemRef(**row.item) if row.item else None
+    changes = {name: Change(data.get("from"), data.get("to")) for name, data in (row.changes or {}).items()}
+    return Operation(row.action, row.key, row.page_id, changes, row.reason, item, row.item_id, row.restore)  # type: ignore[arg-type]

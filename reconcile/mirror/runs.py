@@ -1,0 +1,50 @@
+"""The runs table: one row per command that pulls or writes, for status, health and metrics."""
+
+from __future__ import annotations
+
+import os
+import socket
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from reconcile.mirror.tables import RunRow
+
+
+def start(session: Session, command: str, at: datetime) -> int:
+    row = RunRow(command=command, status="running", started_at=at, host=socket.gethostname(), pid=os.getpid())
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+def finish(
+    session: Session,
+    run_id: int,
+    status: str,
+    at: datetime,
+    *,
+    result: dict[str, Any] | None = None,
+    error: str | None = None,
+) -> None:
+    values = {"status": status, "finished_at": at, "result": result, "error": error}
+    session.execute(update(RunRow).where(RunRow.id == run_id).values(**values))
+
+
+def mark_crashed(session: Session, current: int) -> int:
+    """Runs still 'running' that are not this one died mid-way (the caller holds the lock)."""
+    done = session.execute(
+        update(RunRow).where(RunRow.status == "running", RunRow.id != current).values(status="crashed")
+    )
+    return int(done.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def recent(session: Session, limit: int = 10) -> list[RunRow]:
+    return list(session.scalars(select(RunRow).order_by(RunRow.id.desc()).limit(limit)))
+
+
+def last_success(session: Session) -> RunRow | None:
+    query = select(RunRow).where(RunRow.status == "ok").order_by(RunRow.id.desc()).limit(1)
+    return session.scalars(query).first()

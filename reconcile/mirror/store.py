@@ -1,0 +1,279 @@
+"""Read and write the mirror: model objects in, model objects out. Callers own the transactions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from reconcile.mirror.tables import (
+    CursorRow,
+    GitHubItemRow,
+    GoneItemRow,
+    LastAppliedRow,
+    LinkRow,
+    NotionPageRow,
+    SnapshotRow,
+)
+from reconcile.model import GitHubItem, NotionPage, Prop, Value, jsonable
+from reconcile.values import normalise
+
+CHUNK = 500  # rows per statement: well under SQLite's and PostgreSQL's parameter limits
+
+
+def upsert(session: Session, table: type[Any], rows: Sequence[dict[str, Any]], keys: Sequence[str]) -> None:
+    """Insert rows, or update them where their keys exist (SQLite and PostgreSQL alike)."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    for start in range(0, len(rows), CHUNK):
+        chunk = rows[start : start + CHUNK]
+        statement = insert(table).values(list(chunk))
+        changing = {column: statement.excluded[column] for column in chunk[0] if column not in keys}
+        statement = (
+            statement.on_conflict_do_update(index_elements=list(keys), set_=changing)
+            if changing
+            else statement.on_conflict_do_nothing(index_elements=list(keys))
+        )
+        session.execute(statement)
+
+
+# -- GitHub items --------------------------------------------------------------------------------
+
+
+def save_items(session: Session, items: Iterable[GitHubItem], seen_at: datetime) -> int:
+    rows = [_item_row(item, seen_at) for item in items]
+    upsert(session, GitHubItemRow, rows, ["id"])
+    if rows:
+        session.execute(delete(GoneItemRow).where(GoneItemRow.key.in_([row["url"] for row in rows])))
+    return len(rows)
+
+
+def _item_row(item: GitHubItem, seen_at: datetime) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "repo": item.repo,
+        "number": item.number,
+        "kind": item.kind,
+        "state": item.state,
+        "state_reason": item.state_reason,
+        "title": item.title,
+        "url": item.url,
+        "merged": item.merged,
+        "draft": item.draft,
+        "assignees": list(item.assignees),
+        "labels": list(item.labels),
+        "author": item.author,
+        "milestone": item.milestone,
+        "created_at": item.created_at,
+        "updated_at": item.updated_at,
+        "closed_at": item.closed_at,
+        "merged_at": item.merged_at,
+        "seen_at": seen_at,
+    }
+
+
+def load_items(session: Session, repos: Iterable[str] | None = None) -> list[GitHubItem]:
+    """Items in the mirror (of the given repos), except those GitHub confirmed gone."""
+    query = select(GitHubItemRow).where(GitHubItemRow.url.not_in(select(GoneItemRow.key)))
+    if repos is not None:
+        query = query.where(GitHubItemRow.repo.in_(list(repos)))
+    return [_item(row) for row in session.scalars(query)]
+
+
+def find_item(session: Session, repo: str, number: int) -> GitHubItem | None:
+    query = select(GitHubItemRow).where(GitHubItemRow.repo == repo, GitHubItemRow.number == number)
+    row = session.scalars(query).first()
+    return _item(row) if row else None
+
+
+def find_item_by_id(session: Session, item_id: int) -> GitHubItem | None:
+    row = session.get(GitHubItemRow, item_id)
+    return _item(row) if row else None
+
+
+def item_ids(session: Session, repo: str) -> dict[int, tuple[int, str]]:
+    """id -> (number, url) of a repo's items in the mirror."""
+    query = select(GitHubItemRow.id, GitHubItemRow.number, GitHubItemRow.url).where(
+        GitHubItemRow.repo == repo
+    )
+    return {row.id: (row.number, row.url) for row in session.execute(query)}
+
+
+def _item(row: GitHubItemRow) -> GitHubItem:
+    return GitHubItem(
+        id=row.id,
+        repo=row.repo,
+        number=row.number,
+        kind=row.kind,  # type: ignore[arg-type]
+        state=row.state,
+        state_reason=row.state_reason,
+        title=row.title,
+        url=row.url,
+        merged=row.merged,
+        draft=row.draft,
+        assignees=tuple(row.assignees or ()),
+        labels=tuple(row.labels or ()),
+        author=row.author,
+        milestone=row.milestone,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        closed_at=row.closed_at,
+        merged_at=row.merged_at,
+    )
+
+
+def mark_gone(session: Session, key: str, repo: str, reason: str, at: datetime) -> None:
+    upsert(session, GoneItemRow, [{"key": key, "repo": repo, "reason": reason, "confirmed_at": at}], ["key"])
+
+
+def load_gone(session: Session) -> dict[str, str]:
+    return {row.key: row.reason for row in session.scalars(select(GoneItemRow))}
+
+
+# -- Notion pages --------------------------------------------------------------------------------
+
+
+def save_pages(session: Session, database_id: str, pages: Sequence[NotionPage], seen_at: datetime) -> None:
+    """Store pages, and a snapshot of every property value that changed since the mirror last saw it."""
+    if not pages:
+        return
+    before = _stored_properties(session, [page.id for page in pages])
+    snapshots = [
+        {
+            "page_id": page.id,
+            "property": name,
+            "type": prop.type,
+            "value": jsonable(prop.value),
+            "seen_at": seen_at,
+        }
+        for page in pages
+        for name, prop in page.properties.items()
+        if before.get(page.id, {}).get(name) != _stored(prop)
+    ]
+    upsert(session, NotionPageRow, [_page_row(database_id, page, seen_at) for page in pages], ["id"])
+    if snapshots:
+        session.execute(SnapshotRow.__table__.insert(), snapshots)
+
+
+def _stored(prop: Prop) -> dict[str, Any]:
+    return {"type": prop.type, "value": jsonable(prop.value)}
+
+
+def _stored_properties(session: Session, ids: list[str]) -> dict[str, dict[str, Any]]:
+    stored: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(ids), CHUNK):
+        query = select(NotionPageRow.id, NotionPageRow.properties).where(
+            NotionPageRow.id.in_(ids[start : start + CHUNK])
+        )
+        stored.update({row.id: row.properties or {} for row in session.execute(query)})
+    return stored
+
+
+def _page_row(database_id: str, page: NotionPage, seen_at: datetime) -> dict[str, Any]:
+    return {
+        "id": page.id,
+        "database_id": database_id,
+        "key": page.key,
+        "properties": {name: _stored(prop) for name, prop in page.properties.items()},
+        "created_time": page.created_time,
+        "last_edited_time": page.last_edited_time,
+        "in_trash": page.in_trash,
+        "gone": page.gone,
+        "seen_at": seen_at,
+    }
+
+
+def load_pages(session: Session, database_id: str) -> dict[str, NotionPage]:
+    query = select(NotionPageRow).where(NotionPageRow.database_id == database_id)
+    return {row.id: _page(row) for row in session.scalars(query)}
+
+
+def find_page(session: Session, page_id: str) -> NotionPage | None:
+    row = session.get(NotionPageRow, page_id)
+    return _page(row) if row else None
+
+
+def _page(row: NotionPageRow) -> NotionPage:
+    properties = {name: _prop(data) for name, data in (row.properties or {}).items()}
+    return NotionPage(
+        row.id, properties, row.created_time, row.last_edited_time, row.key, row.in_trash, row.gone
+    )
+
+
+def _prop(data: dict[str, Any]) -> Prop:
+    value = data.get("value")
+    return Prop(data["type"], normalise(data["type"], value) if not isinstance(value, list) else tuple(value))
+
+
+def mark_page(session: Session, page_id: str, *, in_trash: bool, gone: bool = False) -> None:
+    session.execute(
+        update(NotionPageRow).where(NotionPageRow.id == page_id).values(in_trash=in_trash, gone=gone)
+    )
+
+
+def page_ids(session: Session, database_id: str) -> list[str]:
+    """Ids of the live pages the mirror knows (for deletion checks after a full scan)."""
+    query = select(NotionPageRow.id).where(
+        NotionPageRow.database_id == database_id,
+        NotionPageRow.in_trash.is_(False),
+        NotionPageRow.gone.is_(False),
+    )
+    return list(session.scalars(query))
+
+
+def snapshot_values(session: Session, as_of: datetime) -> dict[tuple[str, str], Prop]:
+    """Each (page, property)'s value as the mirror saw it at `as_of` (the last snapshot at or before it)."""
+    values: dict[tuple[str, str], Prop] = {}
+    query = (
+        select(SnapshotRow).where(SnapshotRow.seen_at <= as_of).order_by(SnapshotRow.seen_at, SnapshotRow.id)
+    )
+    for row in session.scalars(query):
+        values[(row.page_id, row.property)] = Prop(
+            row.type, tuple(row.value) if isinstance(row.value, list) else row.value
+        )
+    return values
+
+
+# -- links and last writes -----------------------------------------------------------------------
+
+
+def load_links(session: Session) -> dict[int, str]:
+    return {row.item_id: row.page_id for row in session.scalars(select(LinkRow))}
+
+
+def link(session: Session, item_id: int, page_id: str, at: datetime) -> None:
+    """Point the item at the page (and no other item at that page)."""
+    session.execute(delete(LinkRow).where(LinkRow.page_id == page_id, LinkRow.item_id != item_id))
+    upsert(session, LinkRow, [{"item_id": item_id, "page_id": page_id, "linked_at": at}], ["item_id"])
+
+
+def load_last_applied(session: Session) -> dict[tuple[str, str], Value]:
+    rows = session.scalars(select(LastAppliedRow))
+    return {
+        (row.page_id, row.property): tuple(row.value) if isinstance(row.value, list) else row.value
+        for row in rows
+    }
+
+
+def record_applied(session: Session, page_id: str, values: dict[str, Value], at: datetime) -> None:
+    rows = [
+        {"page_id": page_id, "property": name, "value": jsonable(value), "applied_at": at}
+        for name, value in values.items()
+    ]
+    if rows:
+        upsert(session, LastAppliedRow, rows, ["page_id", "property"])
+
+
+# -- cursors -------------------------------------------------------------------------------------
+
+
+def get_cursor(session: Session, stream: str) -> CursorRow | None:
+    return session.get(CursorRow, stream)
+
+
+def set_cursor(session: Session, stream: str, at: datetime, **values: Any) -> None:
+    upsert(session, CursorRow, [{"stream": stream, "updated_at": at, **values}], ["stream"])

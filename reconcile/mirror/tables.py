@@ -1,0 +1,184 @@
+"""The mirror's tables (SQLAlchemy 2.x declarative models). Alembic migrations in migrations/ follow them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Index, Integer, String, Text, TypeDecorator
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out, on SQLite (no time zones) and PostgreSQL alike."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the mirror")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSON,
+        list[Any]: JSON,
+    }
+
+
+class GitHubItemRow(Base):
+    """An issue or pull request as last pulled."""
+
+    __tablename__ = "github_items"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    repo: Mapped[str] = mapped_column(String(200))
+    number: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(20))
+    state: Mapped[str] = mapped_column(String(20))
+    state_reason: Mapped[str | None] = mapped_column(String(40))
+    title: Mapped[str] = mapped_column(Text)
+    url: Mapped[str] = mapped_column(String(1000), index=True)
+    merged: Mapped[bool] = mapped_column(Boolean, default=False)
+    draft: Mapped[bool] = mapped_column(Boolean, default=False)
+    assignees: Mapped[list[Any]] = mapped_column(default=list)
+    labels: Mapped[list[Any]] = mapped_column(default=list)
+    author: Mapped[str | None] = mapped_column(String(200))
+    milestone: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+    merged_at: Mapped[datetime | None]
+    seen_at: Mapped[datetime]
+    __table_args__ = (Index("ix_github_items_repo_number", "repo", "number"),)
+
+
+class GoneItemRow(Base):
+    """A key whose GitHub item GitHub itself says is gone (404, 410, or moved out of the configured repos)."""
+
+    __tablename__ = "gone_items"
+    key: Mapped[str] = mapped_column(String(1000), primary_key=True)
+    repo: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(Text)
+    confirmed_at: Mapped[datetime]
+
+
+class NotionPageRow(Base):
+    """A page of the database as last pulled (or as the API answered our write)."""
+
+    __tablename__ = "notion_pages"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    database_id: Mapped[str] = mapped_column(String(64), index=True)
+    key: Mapped[str | None] = mapped_column(String(2000), index=True)
+    properties: Mapped[dict[str, Any]] = mapped_column(default=dict)  # name -> {"type", "value"}
+    created_time: Mapped[datetime]
+    last_edited_time: Mapped[datetime]
+    in_trash: Mapped[bool] = mapped_column(Boolean, default=False)
+    gone: Mapped[bool] = mapped_column(Boolean, default=False)
+    seen_at: Mapped[datetime]
+
+
+class LinkRow(Base):
+    """GitHub item id <-> page id: the join that survives a transferred item's new URL."""
+
+    __tablename__ = "links"
+    item_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    page_id: Mapped[str] = mapped_column(String(36), unique=True)
+    linked_at: Mapped[datetime]
+
+
+class LastAppliedRow(Base):
+    """What this job last wrote (or adopted) per page and property: the base of `on_change`."""
+
+    __tablename__ = "last_applied"
+    page_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    property: Mapped[str] = mapped_column(String(200), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON, nullable=True)
+    applied_at: Mapped[datetime]
+
+
+class SnapshotRow(Base):
+    """A property value as the mirror saw it from a given instant on (history for `restore --as-of`)."""
+
+    __tablename__ = "snapshots"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    page_id: Mapped[str] = mapped_column(String(36))
+    property: Mapped[str] = mapped_column(String(200))
+    type: Mapped[str] = mapped_column(String(40))
+    value: Mapped[Any] = mapped_column(JSON, nullable=True)
+    seen_at: Mapped[datetime]
+    __table_args__ = (Index("ix_snapshots_page_property", "page_id", "property", "seen_at"),)
+
+
+class CursorRow(Base):
+    """Where an incremental stream resumes; advanced in the same transaction as the rows it covers."""
+
+    __tablename__ = "cursors"
+    stream: Mapped[str] = mapped_column(String(300), primary_key=True)
+    value: Mapped[datetime | None]
+    etag: Mapped[str | None] = mapped_column(String(300))
+    etag_url: Mapped[str | None] = mapped_column(Text)
+    full_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime]
+
+
+class RunRow(Base):
+    """One invocation of a command that pulls or writes."""
+
+    __tablename__ = "runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    command: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(20))  # running | ok | partial | failed | locked | crashed
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class OperationRow(Base):
+    """The journal: one planned write, stored before it is sent, its outcome committed right after."""
+
+    __tablename__ = "operations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(Integer, index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(20))
+    key: Mapped[str | None] = mapped_column(String(2000))
+    page_id: Mapped[str | None] = mapped_column(String(36))
+    item_id: Mapped[int | None] = mapped_column(BigInteger)
+    item: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON)
+    reason: Mapped[str] = mapped_column(Text)
+    restore: Mapped[bool] = mapped_column(Boolean, default=False)
+    # pending -> sent -> applied | failed | ambiguous ; or skipped, deferred, resolved, abandoned
+    state: Mapped[str] = mapped_column(String(20), index=True)
+    result_page_id: Mapped[str | None] = mapped_column(String(36))
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class LockRow(Base):
+    """A lease: who holds the job, until when (renewed by a heartbeat)."""
+
+    __tablename__ = "locks"
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(64))
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    acquired_at: Mapped[datetime]
+    heartbeat_at: Mapped[datetime]
+    expires_at: Mapped[datetime]

@@ -1,0 +1,235 @@
+"""Expected vs actual (+ what the job last wrote) -> Plan. Pure: the mirror's rows and "now" come in."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from reconcile.config import Config
+from reconcile.mapping import expected
+from reconcile.model import (
+    Adoption,
+    Change,
+    Drift,
+    GitHubItem,
+    NotionPage,
+    Operation,
+    Orphan,
+    Plan,
+    Prop,
+    Value,
+)
+from reconcile.stale import find_stale, stale_operations
+from reconcile.values import equal
+
+# A plan may modify up to this many pages whatever max_change_ratio says (CONTRACT §5).
+RATIO_FLOOR = 10
+# Order in which a plan lists (and apply performs) its operations: mend what exists first.
+ACTION_ORDER = {"recreate": 0, "update": 1, "create": 2, "archive": 3, "stale": 4}
+_MISSING = object()
+
+
+@dataclass(frozen=True)
+class MirrorState:
+    """What the mirror knows, as plain values."""
+
+    items: Sequence[GitHubItem]
+    pages: Mapping[str, NotionPage]
+    links: Mapping[int, str] = field(default_factory=dict)  # GitHub item id -> page id
+    last_applied: Mapping[tuple[str, str], Value] = field(default_factory=dict)  # (page id, property)
+    gone: Mapping[str, str] = field(default_factory=dict)  # key of an item GitHub confirmed gone -> why
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which items and pages a plan may touch; None means all (refresh narrows it to one)."""
+
+    item_ids: Collection[int] | None = None
+    page_ids: Collection[str] | None = None
+
+    def has_item(self, item: GitHubItem, page_id: str | None) -> bool:
+        if self.item_ids is None and self.page_ids is None:
+            return True
+        return (self.item_ids is not None and item.id in self.item_ids) or (
+            self.page_ids is not None and page_id in self.page_ids
+        )
+
+    def has_page(self, page_id: str) -> bool:
+        if self.item_ids is None and self.page_ids is None:
+            return True
+        return self.page_ids is not None and page_id in self.page_ids
+
+
+def plan(config: Config, state: MirrorState, now: datetime, scope: Scope | None = None) -> Plan:
+    """The operations that make Notion match the mapping, and what is left alone."""
+    builder = _Planner(config, state, scope or Scope())
+    for item in sorted(state.items, key=lambda item: (item.repo, item.number)):
+        builder.add_item(item)
+    builder.add_orphans()
+    stale = [
+        page
+        for page in find_stale(state.pages.values(), builder.owners, config.stale, now)
+        if builder.scope.has_page(page.page_id)
+    ]
+    operations = [*builder.operations, *stale_operations(stale, config.stale, now)]
+    operations.sort(key=lambda op: (ACTION_ORDER[op.action], op.key or "", op.page_id or ""))
+    return Plan(
+        generated_at=now,
+        database_id=config.notion.database_id,
+        operations=tuple(operations),
+        unchanged=builder.unchanged,
+        drift=tuple(builder.drift),
+        orphans=tuple(builder.orphans),
+        stale=tuple(stale),
+        adoptions=tuple(builder.adoptions),
+        linked=len(builder.owners),
+    )
+
+
+def change_ratio_refusal(plan: Plan, max_ratio: float) -> str | None:
+    """Why the plan modifies too much of the database, or None when it may go ahead."""
+    modified = plan.modifications()
+    if modified <= RATIO_FLOOR or modified <= max_ratio * plan.linked:
+        return None
+    share = modified / plan.linked if plan.linked else 1.0
+    return (
+        f"the plan would modify {modified} of {plan.linked} linked pages ({share:.0%}), more than "
+        f"apply.max_change_ratio {max_ratio:.0%} allows; check the pull and the mapping, then use --force"
+    )
+
+
+def pages_by_key(pages: Collection[NotionPage]) -> dict[str, NotionPage]:
+    """Live pages by key; where several carry one key, the oldest wins."""
+    index: dict[str, NotionPage] = {}
+    for page in sorted(pages, key=lambda page: (page.created_time, page.id)):
+        if page.alive and page.key and page.key not in index:
+            index[page.key] = page
+    return index
+
+
+class _Planner:
+    """Accumulates one plan's operations, drift, orphans and adoptions."""
+
+    def __init__(self, config: Config, state: MirrorState, scope: Scope) -> None:
+        self.config, self.state, self.scope = config, state, scope
+        self.by_key = pages_by_key(list(state.pages.values()))
+        self.operations: list[Operation] = []
+        self.drift: list[Drift] = []
+        self.orphans: list[Orphan] = []
+        self.adoptions: list[Adoption] = []
+        self.owners: dict[str, GitHubItem] = {}  # page id -> the item it belongs to
+        self.unchanged = 0
+
+    def add_item(self, item: GitHubItem) -> None:
+        linked = self.state.pages.get(self.state.links.get(item.id, ""))
+        page = linked if linked and linked.alive else self.by_key.get(item.url)
+        if page is not None:
+            self.owners[page.id] = item
+            if not self.scope.has_item(item, page.id):
+                return
+            if page is not linked:
+                self.adoptions.append(Adoption(page.id, item_id=item.id))
+            self._update(item, page, expected(self.config.mapping, item))
+        elif self.scope.has_item(item, linked.id if linked else None):
+            if linked is not None:
+                self.owners[linked.id] = item
+                self._deleted(item, linked, expected(self.config.mapping, item))
+            else:
+                self._create(item, expected(self.config.mapping, item))
+
+    def add_orphans(self) -> None:
+        for key, page in self.by_key.items():
+            reason = self.state.gone.get(key)
+            if reason is None or page.id in self.owners or not self.scope.has_page(page.id):
+                continue
+            if self.config.apply.on_orphan == "archive":
+                self.operations.append(Operation("archive", key, page.id, {}, f"orphan: {reason}"))
+            else:
+                self.orphans.append(Orphan(key, page.id, reason))
+
+    def _create(self, item: GitHubItem, props: dict[str, Prop]) -> None:
+        self.operations.append(
+            Operation(
+                "create", item.url, None, initial_changes(props), "no page for this item", item.ref(), item.id
+            )
+        )
+
+    def _deleted(self, item: GitHubItem, page: NotionPage, props: dict[str, Prop]) -> None:
+        mode = self.config.apply.on_deleted_page
+        where = "is in the trash" if page.in_trash and not page.gone else "no longer exists"
+        if mode == "ignore":
+            self.unchanged += 1
+            return
+        if mode == "restore" and not page.gone:
+            changes = {
+                name: Change(page.value(name), prop.value)
+                for name, prop in props.items()
+                if not equal(prop.type, page.value(name), prop.value)
+            }
+            op = Operation(
+                "recreate",
+                item.url,
+                page.id,
+                changes,
+                f"page {where}; restoring it",
+                item.ref(),
+                item.id,
+                restore=True,
+            )
+        else:
+            op = Operation(
+                "recreate",
+                item.url,
+                page.id,
+                initial_changes(props),
+                f"page {where}; making a new one",
+                item.ref(),
+                item.id,
+            )
+        self.operations.append(op)
+
+    def _update(self, item: GitHubItem, page: NotionPage, props: dict[str, Prop]) -> None:
+        changes: dict[str, Change] = {}
+        for name, prop in props.items():
+            change = self._property(page, name, prop)
+            if change is not None:
+                changes[name] = change
+        if changes:
+            self.operations.append(
+                Operation("update", item.url, page.id, changes, "drift", item.ref(), item.id)
+            )
+        else:
+            self.unchanged += 1
+
+    def _property(self, page: NotionPage, name: str, prop: Prop) -> Change | None:
+        """The change one property needs under its policy, noting drift that is left alone."""
+        policy = (
+            "overwrite" if name == self.config.mapping.key else self.config.mapping.properties[name].policy
+        )
+        current = page.value(name)
+        differs = not equal(prop.type, current, prop.value)
+        if policy == "overwrite":
+            return Change(current, prop.value) if differs else None
+        if policy == "on_change":
+            last = self.state.last_applied.get((page.id, name), _MISSING)
+            moved = last is _MISSING or not equal(prop.type, last, prop.value)
+            if moved and last is not _MISSING and differs:
+                return Change(current, prop.value)  # GitHub moved on since our last write: write it
+            if moved:  # remember the value derived now as our last write (nothing to send)
+                self.adoptions.append(Adoption(page.id, property=name, value=prop.value))
+            if differs:
+                self.drift.append(Drift(page.key, page.id, name, current, prop.value, policy))
+            return None
+        if differs:  # create_only
+            self.drift.append(Drift(page.key, page.id, name, current, prop.value, policy))
+        return None
+
+
+def initial_changes(props: Mapping[str, Prop]) -> dict[str, Change]:
+    """Every non-empty value, for a new page."""
+    return {name: Change(None, prop.value) for name, prop in props.items() if not is_empty(prop.value)}
+
+
+def is_empty(value: Value) -> bool:
+    return value is None or value == () or value is False
