@@ -483,6 +483,8 @@ def demo(settings: dict[str, Any], directory: str, rps: float) -> None:
     """Start the built-in sandbox and run the whole job against it (no credentials needed)."""
     from reconcile.jobs.demo import demo as demo_job
 
+    if not settings.get("log_level"):  # the tour speaks for itself; show only warnings unless asked
+        setup("warning", settings.get("log_format") or "text", settings.get("log_file"))
     demo_job(Path(directory), rps=rps, echo=emit)
 
 

@@ -228,4 +228,6 @@ def encode(kind: str, value: Value) -> dict[str, Any]:
         return {kind: {"name": value} if value else None}
     if kind == "multi_select":
         return {kind: [{"name": name} for name in value]}
+    if kind == "date":
+        return {kind: {"start": value} if value else None}
     return {kind: value}
