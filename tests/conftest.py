@@ -1,0 +1,199 @@
+"""Shared fixtures: the sandbox over loopback, a real SQLite file or a fresh PostgreSQL database, a World."""
+
+from __future__ import annotations
+
+import copy
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from reconcile.clock import Clock, FakeClock
+from reconcile.config import Config, config_from_dict
+from reconcile.jobs.context import Context
+from reconcile.jobs.run import RunResult, execute, pull_step
+from reconcile.mirror.db import open_engine, upgrade
+from reconcile.sandbox import Sandbox
+
+PG_ADMIN = os.environ.get("RECONCILE_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+REPOS = ["acme/web", "acme/api"]
+START = datetime(2026, 1, 10, 12, 0, tzinfo=UTC)
+
+SCHEMA: dict[str, Any] = {
+    "Name": {"title": {}},
+    "GitHub URL": {"url": {}},
+    "Status": {"select": {"options": [{"name": n} for n in ("Backlog", "In Progress", "In Review", "Done", "Won't Do")]}},
+    "Type": {"select": {"options": [{"name": n} for n in ("Bug", "Chore", "Feature", "Task")]}},
+    "Priority": {"select": {"options": [{"name": n} for n in ("High", "Medium", "Low")]}},
+    "Repository": {"select": {}},
+    "Labels": {"multi_select": {}},
+    "Last Updated": {"date": {}},
+    "Notes": {"rich_text": {}},
+}
+
+MAPPING: dict[str, Any] = {
+    "key": "GitHub URL",
+    "properties": {
+        "Name": {"type": "title", "value": "{title}"},
+        "Status": {
+            "type": "select",
+            "rules": [
+                {"if": {"state": "closed", "state_reason": "not_planned"}, "then": "Won't Do"},
+                {"if": {"state": "closed"}, "then": "Done"},
+                {"if": {"kind": "pull_request"}, "then": "In Review"},
+                {"if": {"assigned": True}, "then": "In Progress"},
+                {"then": "Backlog"},
+            ],
+        },
+        "Type": {"type": "select", "labels": {"bug": "Bug", "chore": "Chore", "enhancement": "Feature"},
+                 "default": "Task", "policy": "create_only"},  # fmt: skip
+        "Priority": {"type": "select", "labels": {"priority: high": "High", "priority: low": "Low"},
+                     "default": "Medium", "policy": "on_change"},  # fmt: skip
+        "Repository": {"type": "select", "value": "{repo}"},
+        "Labels": {"type": "multi_select", "value": "{labels}"},
+        "Last Updated": {"type": "date", "value": "{updated_at}"},
+    },
+}
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def mirror_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A real SQLite file, or a fresh database on the real PostgreSQL server (migrated)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'mirror.db'}"
+        return
+    yield from fresh_postgres()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'mirror.db'}"
+
+
+def fresh_postgres() -> Iterator[str]:
+    name = f"reconcile_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+    engine = open_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    try:
+        yield url
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(START)
+
+
+@pytest.fixture
+def sandbox(clock: FakeClock) -> Iterator[Sandbox]:
+    """The sandbox on the test's fake clock, checking every request body against the OpenAPI descriptions."""
+    with Sandbox(clock=clock, validate_requests=True) as sb:
+        yield sb
+
+
+@pytest.fixture
+def world(sandbox: Sandbox, mirror_url: str, clock: FakeClock) -> World:
+    return World(sandbox, mirror_url, clock)
+
+
+class World:
+    """A sandbox with two repositories and a database, plus a config and contexts that point at them."""
+
+    def __init__(self, sandbox: Sandbox, mirror_url: str, clock: Clock, schema: dict[str, Any] | None = None,
+                 version: str = "2022-06-28") -> None:  # fmt: skip
+        self.sandbox, self.mirror_url, self.clock = sandbox, mirror_url, clock
+        for repo in REPOS:
+            sandbox.github.add_repo(repo)
+        self.database_id = sandbox.notion.create_database(title="Work", properties=copy.deepcopy(schema or SCHEMA))
+        self.version = version
+        self.overrides: dict[str, Any] = {}
+
+    # -- GitHub side ---------------------------------------------------------------------------
+
+    def issue(self, repo: str = "acme/web", **fields: Any) -> dict[str, Any]:
+        fields.setdefault("title", f"Issue {uuid.uuid4().hex[:6]}")
+        return self.sandbox.github.create_issue(repo, **fields)
+
+    # -- Notion side ---------------------------------------------------------------------------
+
+    def pages(self, include_trashed: bool = False) -> list[dict[str, Any]]:
+        return self.sandbox.notion.pages(self.database_id, include_trashed=include_trashed)
+
+    def page_for(self, url: str) -> dict[str, Any]:
+        matches = [p for p in self.pages() if p["properties"]["GitHub URL"]["url"] == url]
+        assert len(matches) == 1, f"{len(matches)} pages for {url}"
+        return matches[0]
+
+    def pages_by_key(self) -> dict[str, list[dict[str, Any]]]:
+        found: dict[str, list[dict[str, Any]]] = {}
+        for page in self.pages():
+            found.setdefault(page["properties"]["GitHub URL"]["url"], []).append(page)
+        return found
+
+    # -- the job -------------------------------------------------------------------------------
+
+    def raw_config(self, **overrides: Any) -> dict[str, Any]:
+        raw: dict[str, Any] = {
+            "version": 1,
+            "github": {"api_url": self.sandbox.github_url, "token": self.sandbox.github_token, "repos": list(REPOS)},
+            "notion": {"api_url": self.sandbox.notion_url, "token": self.sandbox.notion_token,
+                       "database_id": self.database_id, "version": self.version, "requests_per_second": 50},  # fmt: skip
+            "mirror": {"url": self.mirror_url},
+            "mapping": copy.deepcopy(MAPPING),
+        }
+        for path, value in {**self.overrides, **overrides}.items():
+            _set(raw, path.split("__"), value)
+        return raw
+
+    def config(self, **overrides: Any) -> Config:
+        return config_from_dict(self.raw_config(**overrides))
+
+    def context(self, now: datetime | None = None, query_limit: int = 10_000, **overrides: Any) -> Context:
+        return Context.build(self.config(**overrides), clock=self.clock, fixed_now=now, query_limit=query_limit)
+
+    def run(self, *, full: bool = False, dry_run: bool = False, force: bool = False, now: datetime | None = None,
+            **overrides: Any) -> RunResult:  # fmt: skip
+        ctx = self.context(now=now, **overrides)
+        try:
+            return execute(ctx, "run", pull_step(full=full), dry_run=dry_run, force=force)
+        finally:
+            ctx.close()
+
+    def notion_writes(self) -> int:
+        return self.sandbox.writes("notion")
+
+    def write_config(self, path: Path, **overrides: Any) -> Path:
+        import yaml
+
+        path.write_text(yaml.safe_dump(self.raw_config(**overrides), sort_keys=False), encoding="utf-8")
+        return path
+
+
+def _set(raw: dict[str, Any], path: list[str], value: Any) -> None:
+    for part in path[:-1]:
+        raw = raw.setdefault(part, {})
+    raw[path[-1]] = value
+
+
+def cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
+        timeout: float = 120) -> subprocess.CompletedProcess[str]:  # fmt: skip
+    """The installed command, in a real subprocess."""
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("NOTION_", "GITHUB_", "RECONCILE_"))}
+    full_env.update(env or {})
+    return subprocess.run([sys.executable, "-m", "reconcile", *args], env=full_env, cwd=cwd, capture_output=True,
+                          text=True, timeout=timeout)  # fmt: skip
