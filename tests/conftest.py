@@ -29,7 +29,11 @@ START = datetime(2026, 1, 10, 12, 0, tzinfo=UTC)
 SCHEMA: dict[str, Any] = {
     "Name": {"title": {}},
     "GitHub URL": {"url": {}},
-    "Status": {"select": {"options": [{"name": n} for n in ("Backlog", "In Progress", "In Review", "Done", "Won't Do")]}},
+    "Status": {
+        "select": {
+            "options": [{"name": n} for n in ("Backlog", "In Progress", "In Review", "Done", "Won't Do")]
+        }
+    },
     "Type": {"select": {"options": [{"name": n} for n in ("Bug", "Chore", "Feature", "Task")]}},
     "Priority": {"select": {"options": [{"name": n} for n in ("High", "Medium", "Low")]}},
     "Repository": {"select": {}},
@@ -52,10 +56,18 @@ MAPPING: dict[str, Any] = {
                 {"then": "Backlog"},
             ],
         },
-        "Type": {"type": "select", "labels": {"bug": "Bug", "chore": "Chore", "enhancement": "Feature"},
-                 "default": "Task", "policy": "create_only"},  # fmt: skip
-        "Priority": {"type": "select", "labels": {"priority: high": "High", "priority: low": "Low"},
-                     "default": "Medium", "policy": "on_change"},  # fmt: skip
+        "Type": {
+            "type": "select",
+            "labels": {"bug": "Bug", "chore": "Chore", "enhancement": "Feature"},
+            "default": "Task",
+            "policy": "create_only",
+        },  # fmt: skip
+        "Priority": {
+            "type": "select",
+            "labels": {"priority: high": "High", "priority: low": "Low"},
+            "default": "Medium",
+            "policy": "on_change",
+        },  # fmt: skip
         "Repository": {"type": "select", "value": "{repo}"},
         "Labels": {"type": "multi_select", "value": "{labels}"},
         "Last Updated": {"type": "date", "value": "{updated_at}"},
@@ -64,12 +76,29 @@ MAPPING: dict[str, Any] = {
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def mirror_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A real SQLite file, or a fresh database on the real PostgreSQL server (migrated)."""
+def mirror_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A real SQLite file, or an emptied database on the real PostgreSQL server (migrated)."""
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'mirror.db'}"
-        return
+        return f"sqlite:///{tmp_path / 'mirror.db'}"
+    url: str = request.getfixturevalue("postgres_database")
+    empty_tables(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """One migrated database for the session; each test starts from empty tables."""
     yield from fresh_postgres()
+
+
+def empty_tables(url: str) -> None:
+    from reconcile.mirror.tables import Base
+
+    engine = create_engine(url)
+    names = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+    with engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY"))
+    engine.dispose()
 
 
 @pytest.fixture
@@ -119,7 +148,9 @@ class World:
         self.sandbox, self.mirror_url, self.clock = sandbox, mirror_url, clock
         for repo in REPOS:
             sandbox.github.add_repo(repo)
-        self.database_id = sandbox.notion.create_database(title="Work", properties=copy.deepcopy(schema or SCHEMA))
+        self.database_id = sandbox.notion.create_database(
+            title="Work", properties=copy.deepcopy(schema or SCHEMA)
+        )
         self.version = version
         self.overrides: dict[str, Any] = {}
 
@@ -150,9 +181,18 @@ class World:
     def raw_config(self, **overrides: Any) -> dict[str, Any]:
         raw: dict[str, Any] = {
             "version": 1,
-            "github": {"api_url": self.sandbox.github_url, "token": self.sandbox.github_token, "repos": list(REPOS)},
-            "notion": {"api_url": self.sandbox.notion_url, "token": self.sandbox.notion_token,
-                       "database_id": self.database_id, "version": self.version, "requests_per_second": 50},  # fmt: skip
+            "github": {
+                "api_url": self.sandbox.github_url,
+                "token": self.sandbox.github_token,
+                "repos": list(REPOS),
+            },
+            "notion": {
+                "api_url": self.sandbox.notion_url,
+                "token": self.sandbox.notion_token,
+                "database_id": self.database_id,
+                "version": self.version,
+                "requests_per_second": 50,
+            },  # fmt: skip
             "mirror": {"url": self.mirror_url},
             "mapping": copy.deepcopy(MAPPING),
         }
@@ -164,7 +204,9 @@ class World:
         return config_from_dict(self.raw_config(**overrides))
 
     def context(self, now: datetime | None = None, query_limit: int = 10_000, **overrides: Any) -> Context:
-        return Context.build(self.config(**overrides), clock=self.clock, fixed_now=now, query_limit=query_limit)
+        return Context.build(
+            self.config(**overrides), clock=self.clock, fixed_now=now, query_limit=query_limit
+        )
 
     def run(self, *, full: bool = False, dry_run: bool = False, force: bool = False, now: datetime | None = None,
             **overrides: Any) -> RunResult:  # fmt: skip

@@ -107,7 +107,12 @@ def test_an_on_change_property_edited_in_notion_is_left_alone_and_shown_as_drift
 
     assert result.plan is not None and result.plan.writes == ()
     (drift,) = result.plan.drift
-    assert (drift.property, drift.notion, drift.expected, drift.policy) == ("Priority", "High", "Low", "on_change")
+    assert (drift.property, drift.notion, drift.expected, drift.policy) == (
+        "Priority",
+        "High",
+        "Low",
+        "on_change",
+    )
     assert value(world.page_for(issue["html_url"]), "Priority") == "High"
 
 
@@ -188,13 +193,18 @@ def test_a_dry_run_writes_nothing(world: World) -> None:
 
 
 def test_one_rejected_page_fails_alone_and_the_run_goes_on(world: World) -> None:
-    world.overrides = {"mapping__properties__Owner": {"type": "rich_text", "value": "{author}"}}  # not in the schema
+    world.overrides = {
+        "mapping__properties__Owner": {"type": "rich_text", "value": "{author}"}
+    }  # not in the schema
     world.issue(title="One")
 
     result = world.run()
 
     assert result.status == "partial"
-    assert result.applied.failed == 1 and "Owner is not a property that exists" in result.applied.failures[0].error
+    assert (
+        result.applied.failed == 1
+        and "Owner is not a property that exists" in result.applied.failures[0].error
+    )
 
 
 @pytest.mark.parametrize("version", ["2025-09-03"])
