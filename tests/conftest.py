@@ -61,13 +61,13 @@ MAPPING: dict[str, Any] = {
             "labels": {"bug": "Bug", "chore": "Chore", "enhancement": "Feature"},
             "default": "Task",
             "policy": "create_only",
-        },  # fmt: skip
+        },
         "Priority": {
             "type": "select",
             "labels": {"priority: high": "High", "priority: low": "Low"},
             "default": "Medium",
             "policy": "on_change",
-        },  # fmt: skip
+        },
         "Repository": {"type": "select", "value": "{repo}"},
         "Labels": {"type": "multi_select", "value": "{labels}"},
         "Last Updated": {"type": "date", "value": "{updated_at}"},
@@ -143,8 +143,14 @@ def world(sandbox: Sandbox, mirror_url: str, clock: FakeClock) -> World:
 class World:
     """A sandbox with two repositories and a database, plus a config and contexts that point at them."""
 
-    def __init__(self, sandbox: Sandbox, mirror_url: str, clock: Clock, schema: dict[str, Any] | None = None,
-                 version: str = "2022-06-28") -> None:  # fmt: skip
+    def __init__(
+        self,
+        sandbox: Sandbox,
+        mirror_url: str,
+        clock: Clock,
+        schema: dict[str, Any] | None = None,
+        version: str = "2022-06-28",
+    ) -> None:
         self.sandbox, self.mirror_url, self.clock = sandbox, mirror_url, clock
         for repo in REPOS:
             sandbox.github.add_repo(repo)
@@ -192,7 +198,7 @@ class World:
                 "database_id": self.database_id,
                 "version": self.version,
                 "requests_per_second": 50,
-            },  # fmt: skip
+            },
             "mirror": {"url": self.mirror_url},
             "mapping": copy.deepcopy(MAPPING),
         }
@@ -208,8 +214,15 @@ class World:
             self.config(**overrides), clock=self.clock, fixed_now=now, query_limit=query_limit
         )
 
-    def run(self, *, full: bool = False, dry_run: bool = False, force: bool = False, now: datetime | None = None,
-            **overrides: Any) -> RunResult:  # fmt: skip
+    def run(
+        self,
+        *,
+        full: bool = False,
+        dry_run: bool = False,
+        force: bool = False,
+        now: datetime | None = None,
+        **overrides: Any,
+    ) -> RunResult:
         ctx = self.context(now=now, **overrides)
         try:
             return execute(ctx, "run", pull_step(full=full), dry_run=dry_run, force=force)
@@ -232,10 +245,17 @@ def _set(raw: dict[str, Any], path: list[str], value: Any) -> None:
     raw[path[-1]] = value
 
 
-def cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
-        timeout: float = 120) -> subprocess.CompletedProcess[str]:  # fmt: skip
+def cli(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     """The installed command, in a real subprocess."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith(("NOTION_", "GITHUB_", "RECONCILE_"))}
     full_env.update(env or {})
-    return subprocess.run([sys.executable, "-m", "reconcile", *args], env=full_env, cwd=cwd, capture_output=True,
-                          text=True, timeout=timeout)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "reconcile", *args],
+        env=full_env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )

@@ -1,4 +1,4 @@
-"""The whole job over real HTTP to the sandbox, on SQLite and PostgreSQL: create, idempotency, updates, policies."""
+"""The whole job over real HTTP to the sandbox, on SQLite and PostgreSQL: create, idempotency, policies."""
 
 from __future__ import annotations
 

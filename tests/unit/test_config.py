@@ -51,8 +51,13 @@ def test_a_good_config_loads_with_defaults(tmp_path: Path) -> None:
 
 
 def test_environment_variables_override_the_keys_they_name(tmp_path: Path) -> None:
-    env = {**ENV, "NOTION_DB_ID": "db-2", "GITHUB_API_URL": "https://ghe.example/api/v3",
-           "RECONCILE_DATABASE_URL": "sqlite:///other.db", "NOTION_API_URL": "http://127.0.0.1:9"}  # fmt: skip
+    env = {
+        **ENV,
+        "NOTION_DB_ID": "db-2",
+        "GITHUB_API_URL": "https://ghe.example/api/v3",
+        "RECONCILE_DATABASE_URL": "sqlite:///other.db",
+        "NOTION_API_URL": "http://127.0.0.1:9",
+    }
     config = load_config(write(tmp_path, GOOD), env=env)
     assert config.notion.database_id == "db-2"
     assert config.github.api_url == "https://ghe.example/api/v3"

@@ -17,9 +17,17 @@ WHEN = datetime(2026, 1, 10, 12, 0, tzinfo=UTC)
 
 
 def item(**fields: Any) -> GitHubItem:
-    base: dict[str, Any] = {"id": 1, "repo": "acme/web", "number": 7, "kind": "issue", "state": "open",
-                            "title": "Fix login", "url": "https://github.com/acme/web/issues/7",
-                            "created_at": WHEN, "updated_at": WHEN}  # fmt: skip
+    base: dict[str, Any] = {
+        "id": 1,
+        "repo": "acme/web",
+        "number": 7,
+        "kind": "issue",
+        "state": "open",
+        "title": "Fix login",
+        "url": "https://github.com/acme/web/issues/7",
+        "created_at": WHEN,
+        "updated_at": WHEN,
+    }
     return GitHubItem(**{**base, **fields})
 
 
@@ -80,8 +88,13 @@ def test_a_list_field_is_the_list_itself_in_multi_select() -> None:
 def test_numbers_checkboxes_and_dates() -> None:
     assert value({"type": "number", "value": "{number}"}, item()) == 7
     assert value({"type": "checkbox", "value": "{merged}"}, item(merged=True)) is True
-    assert value({"type": "checkbox", "rules": [{"if": {"draft": True}, "then": True}, {"then": False}]},
-                 item(draft=True)) is True  # fmt: skip
+    assert (
+        value(
+            {"type": "checkbox", "rules": [{"if": {"draft": True}, "then": True}, {"then": False}]},
+            item(draft=True),
+        )
+        is True
+    )
     assert value({"type": "date", "value": "{closed_at}"}, item()) is None
     assert value({"type": "date", "value": "{created_at}"}, item()) == "2026-01-10T12:00:00Z"
 

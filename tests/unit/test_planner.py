@@ -20,8 +20,15 @@ NOW = datetime(2026, 2, 1, tzinfo=UTC)
 
 
 def config(**apply: Any) -> Any:
-    return config_from_dict({"version": 1, "github": {"repos": ["acme/web"]}, "notion": {"database_id": "db"},
-                             "mapping": MAPPING, "apply": apply})  # fmt: skip
+    return config_from_dict(
+        {
+            "version": 1,
+            "github": {"repos": ["acme/web"]},
+            "notion": {"database_id": "db"},
+            "mapping": MAPPING,
+            "apply": apply,
+        }
+    )
 
 
 def page_for(it: GitHubItem, page_id: str = "p1", **changed: Any) -> NotionPage:
@@ -137,8 +144,16 @@ item_strategy = st.builds(
 @given(item_strategy)
 def test_an_unchanged_item_never_produces_a_write(it: GitHubItem) -> None:
     created = plan(config(), state([it], []), NOW).operations[0]
-    page = NotionPage("p1", {name: Prop(config().property_type(name) or "", change.after)
-                             for name, change in created.changes.items()}, NOW, NOW, key=it.url)  # fmt: skip
+    page = NotionPage(
+        "p1",
+        {
+            name: Prop(config().property_type(name) or "", change.after)
+            for name, change in created.changes.items()
+        },
+        NOW,
+        NOW,
+        key=it.url,
+    )
     last = {("p1", name): change.after for name, change in created.changes.items()}
     again = plan(config(), state([it], [page], links={it.id: "p1"}, last_applied=last), NOW)
     assert again.operations == () and again.drift == ()
