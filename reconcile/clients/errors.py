@@ -89,3 +89,7 @@ class Unavailable(ApiError):
 
 class AmbiguousWrite(ApiError):
     """A write whose outcome is unknown: it may or may not have happened (timeout, reset, 5xx)."""
+
+    def __init__(self, api: str, message: str, *, timed_out: bool = False, **kwargs: object) -> None:
+        self.timed_out = timed_out  # the server may still be working on it
+        super().__init__(api, message, **kwargs)  # type: ignore[arg-type]

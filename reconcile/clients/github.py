@@ -121,6 +121,8 @@ class GitHubClient:
         rng: random.Random | None = None,
     ) -> None:
         retry, rng = retry or Retry(), rng or random.Random()
+        self.clock = clock
+        self._resume_at: float | None = None  # epoch seconds: the budget is spent until then
         headers = {
             "Accept": "application/vnd.github+json",
             "X-GitHub-Api-Version": "2022-11-28",
@@ -139,11 +141,25 @@ class GitHubClient:
             rng=rng,
         )
 
+    def get(self, url: str, headers: dict[str, str] | None = None) -> requests.Response:
+        """One GET; when the previous answer spent the hourly budget, first wait for its reset."""
+        if self._resume_at is not None:
+            wait = self._resume_at - self.clock.now().timestamp()
+            if wait > 0:
+                log.warning("GitHub rate limit used up; waiting %.0f s for it to reset", wait)
+                self.clock.sleep(wait)
+            self._resume_at = None
+        response = self.transport.request("GET", url, headers=headers or {})
+        reset = response.headers.get("x-ratelimit-reset", "")
+        if response.headers.get("x-ratelimit-remaining") == "0" and reset.isdigit():
+            self._resume_at = int(reset) + 1.0
+        return response
+
     def user(self) -> dict[str, Any]:
-        return json_body(self.transport.request("GET", "/user"))
+        return json_body(self.get("/user"))
 
     def repository(self, repo: str) -> dict[str, Any]:
-        return json_body(self.transport.request("GET", f"/repos/{repo}"))
+        return json_body(self.get(f"/repos/{repo}"))
 
     def list_issues(
         self, repo: str, since: datetime | None = None, etag: str | None = None, etag_url: str | None = None
@@ -154,7 +170,7 @@ class GitHubClient:
             params["since"] = iso(since.replace(microsecond=0))
         url = self.transport.url(f"/repos/{repo}/issues?{urlencode(params)}")
         headers = {"If-None-Match": etag} if etag and etag_url == url else {}
-        first = self.transport.request("GET", url, headers=headers)
+        first = self.get(url, headers)
         if first.history and first.history[0].status_code == 301:
             log.warning("%s has moved (renamed or transferred); update github.repos", repo)
         if first.status_code == 304:
@@ -172,12 +188,12 @@ class GitHubClient:
             following = response.links.get("next", {}).get("url")
             if not following:
                 return
-            response = self.transport.request("GET", following)
+            response = self.get(following)
 
     def lookup(self, repo: str, number: int) -> Lookup:
         """One item by number; a 301 is followed to where it moved, 404/410 say it is gone."""
         try:
-            return Lookup(json_body(self.transport.request("GET", f"/repos/{repo}/issues/{number}")))
+            return Lookup(json_body(self.get(f"/repos/{repo}/issues/{number}")))
         except Gone as exc:
             return Lookup(None, f"deleted on GitHub ({exc.message})")
         except NotFound:

@@ -159,8 +159,10 @@ class Transport:
             self.observe(self.rules.api, method, None)
             never_sent = _never_sent(exc)
             if not idempotent and not never_sent:
-                raise self._ambiguous(
-                    f"{method} got no answer ({_describe(exc)}); the write may have happened"
+                raise AmbiguousWrite(
+                    self.rules.api,
+                    f"{method} got no answer ({_describe(exc)}); the write may have happened",
+                    timed_out=isinstance(exc, requests.Timeout),
                 ) from None
             if last:
                 raise Unavailable(self.rules.api, f"{method} {_path(url)}: {_describe(exc)}") from None
@@ -192,9 +194,6 @@ class Transport:
         if self.pacer and self.rules.is_rate_limit(response):
             self.pacer.penalise()
         self.clock.sleep(wait)
-
-    def _ambiguous(self, message: str) -> AmbiguousWrite:
-        return AmbiguousWrite(self.rules.api, message)
 
 
 def retry_after(response: requests.Response) -> float | None:

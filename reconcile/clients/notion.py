@@ -236,7 +236,7 @@ class NotionClient:
             body["filter"] = filter_
         count = 0
         while True:
-            answer = self._call("POST", self._query_path(), json=body)
+            answer = self._post_query(body)
             if scan is not None and scan.started is None:
                 scan.started = self.last_date
             count += len(answer.get("results", []))
@@ -248,6 +248,18 @@ class NotionClient:
             if not more:
                 return
             body["start_cursor"] = answer["next_cursor"]
+
+    def _post_query(self, body: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return self._call("POST", self._query_path(), json=body)
+        except (NotFound, Forbidden) as exc:
+            raise NotShared(
+                "notion",
+                f"cannot query database {self.database_id}: {exc.message}",
+                status=exc.status,
+                code=exc.code,
+                request_id=exc.request_id,
+            ) from None
 
     def _query_path(self) -> str:
         if self.data_sources:
@@ -274,7 +286,11 @@ class NotionClient:
     # -- writing pages ------------------------------------------------------------------------
 
     def create_page(self, properties: dict[str, Any], key_property: str, key: str) -> dict[str, Any]:
-        """Create a page; when the outcome is unknown, look the key up before trying again."""
+        """Create a page; when the outcome is unknown, look the key up before trying again.
+
+        After a timeout the server may still be writing the page, so it is not re-sent in this run:
+        the operation stays ambiguous and the next run's recovery looks the key up again.
+        """
         parent = (
             {"data_source_id": self.data_source_id()}
             if self.data_sources
@@ -289,7 +305,7 @@ class NotionClient:
                 existing = self.find_by_key(key_property, [key])
                 if existing:
                     return existing[0]
-                if attempt == CREATE_ATTEMPTS:
+                if exc.timed_out or attempt == CREATE_ATTEMPTS:
                     raise
         raise AssertionError("unreachable")
 
