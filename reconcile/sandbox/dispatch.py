@@ -37,15 +37,34 @@ class Dispatcher:
         self._log = log
         self._clock = clock
         self._stopping = stopping
+        self._idle = threading.Condition()
+        self._inflight = 0
 
     def serve(self, request: Request) -> Response | None:
         """Apply any fault, route, and record the outcome."""
+        with self._idle:
+            self._inflight += 1
+        try:
+            return self._serve(request)
+        finally:
+            with self._idle:
+                self._inflight -= 1
+                self._idle.notify_all()
+
+    def drain(self, timeout: float = 30.0) -> bool:
+        """Wait until no request is being handled (slow faults included); False on timeout."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._inflight == 0, timeout)
+
+    def _serve(self, request: Request) -> Response | None:
         fault = self._faults.pick(request.api, request.method, request.path)
         kind = fault.kind if fault else None
         if kind == "reset" or (kind == "slow" and fault and self._stopping.wait(fault.delay)):
             self._record(request, None, kind, wrote=False)
             return None
         router = self._routers[request.api]
+        if kind == "hold" and fault:
+            return self._hold(fault, router, request)
         response = self._route(router, request, fault if kind == "status" else None)
         if kind == "lost_response":
             # The work is done (and counted as a write) but the client never hears back.
@@ -53,6 +72,15 @@ class Dispatcher:
             return None
         self._record(request, response.status, kind, wrote=response.wrote)
         return response
+
+    def _hold(self, fault: Fault, router: Router, request: Request) -> None:
+        """Park the request until released; do its work first when the fault says so; never answer."""
+        response = self._route(router, request, None) if fault.process else None
+        fault.arrived.set()
+        while not fault.released.wait(0.05) and not self._stopping.is_set():
+            pass
+        self._record(request, None, "hold", wrote=bool(response and response.wrote))
+        return None
 
     def _route(self, router: Router, request: Request, fault: Fault | None) -> Response:
         try:

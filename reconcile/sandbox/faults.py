@@ -5,9 +5,9 @@ from __future__ import annotations
 import random
 import re
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-KINDS = ("status", "slow", "reset", "lost_response")
+KINDS = ("status", "slow", "reset", "lost_response", "hold")
 APIS = ("github", "notion")
 
 
@@ -17,6 +17,9 @@ class Fault:
 
     # `times` limits a rule to the next N matching requests and `probability` makes it fire at random
     # (seeded RNG); with neither it hits every matching request until `Sandbox.faults.clear()`.
+    # `hold` parks the request until `release()` (or the sandbox stops), then drops the connection;
+    # with `process=True` the request's work is done first. `arrived` is set when a request is parked,
+    # so a test can act (kill the client, say) at exactly that point without sleeping.
 
     api: str
     kind: str
@@ -30,6 +33,13 @@ class Fault:
     variant: str | None = None
     code: str | None = None
     message: str | None = None
+    process: bool = False
+    arrived: threading.Event = field(default_factory=threading.Event, repr=False, compare=False)
+    released: threading.Event = field(default_factory=threading.Event, repr=False, compare=False)
+
+    def release(self) -> None:
+        """Let the parked requests of a `hold` fault go (their connections are dropped)."""
+        self.released.set()
 
     def __post_init__(self) -> None:
         if self.api not in APIS:

@@ -46,6 +46,7 @@ class Sandbox:
         validator = RequestValidator() if validate_requests else None
         routers: dict[str, Router] = {}
         dispatcher = Dispatcher(routers, self.faults, self._log, self.clock, self._stopping)
+        self._dispatcher = dispatcher
         self._servers = {
             api: LoopbackServer(api, dispatcher, self.clock, host, port)
             for api, port in (("github", github_port), ("notion", notion_port))
@@ -103,6 +104,10 @@ class Sandbox:
     def writes(self, api: str) -> int:
         """POST/PATCH/PUT/DELETE requests that changed state (lost responses included)."""
         return self._log.writes(api)
+
+    def drain(self, timeout: float = 30.0) -> bool:
+        """Wait until no request is in flight (a slow fault finishing its work, say)."""
+        return self._dispatcher.drain(timeout)
 
     def reset_counts(self) -> None:
         """Forget the request log."""
