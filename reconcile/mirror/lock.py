@@ -29,6 +29,7 @@ log = logging.getLogger("reconcile.lock")
 LOCK_NAME = "reconcile"
 LEASE = timedelta(seconds=120)
 HEARTBEAT_SECONDS = 20.0
+TAKEOVER_WAIT = 10.0  # seconds to wait for PostgreSQL to drop a dead holder's session
 
 
 @dataclass(frozen=True)
@@ -117,7 +118,7 @@ class Lease:
             if current is None:
                 won = self._insert(session, row)
             else:
-                if not takeover_any:
+                if self._expired(current, now):  # with PostgreSQL, the advisory lock already said it is ours
                     log.warning(
                         "taking over the lock of %s (%s)", current.describe(), self._why_expired(current, now)
                     )
@@ -167,19 +168,32 @@ class Lease:
     # -- PostgreSQL advisory lock -------------------------------------------------------------
 
     def _advisory_lock(self) -> None:
+        """pg_try_advisory_lock; when the lease says its holder is gone, end that session and retry."""
         connection = self.engine.connect()
-        got = connection.execute(
-            text("SELECT pg_try_advisory_lock(:key)"), {"key": advisory_key(self.name)}
-        ).scalar()
-        connection.commit()
-        if not got:
-            connection.close()
-            with Session(self.engine) as session:
-                current = _holder(session.get(LockRow, self.name))
-            raise Locked(
-                f"another run holds the lock: {current.describe() if current else 'a PostgreSQL session'}"
+        deadline = self.clock.monotonic() + TAKEOVER_WAIT
+        while not self._try_advisory(connection):
+            current = current_holder(self.engine, self.name)
+            gone = current is not None and self._expired(current, self.clock.now())
+            if not gone or self.clock.monotonic() > deadline:
+                connection.close()
+                who = current.describe() if current else "a PostgreSQL session"
+                raise Locked(f"another run holds the lock: {who}")
+            assert current is not None
+            log.warning(
+                "taking over the lock of %s (%s)",
+                current.describe(),
+                self._why_expired(current, self.clock.now()),
             )
+            with Session(self.engine) as session, session.begin():
+                _end_advisory_holders(session, self.name)
+            self.clock.sleep(0.2)  # PostgreSQL releases a session's locks as the session ends
         self._advisory = connection
+
+    def _try_advisory(self, connection: Connection) -> bool:
+        got = connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": advisory_key(self.name)})
+        result = bool(got.scalar())
+        connection.commit()
+        return result
 
     def _advisory_unlock(self) -> None:
         if self._advisory is None:

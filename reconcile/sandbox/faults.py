@@ -34,6 +34,7 @@ class Fault:
     code: str | None = None
     message: str | None = None
     process: bool = False
+    after: int = 0  # let this many matching requests through before the rule starts firing
     arrived: threading.Event = field(default_factory=threading.Event, repr=False, compare=False)
     released: threading.Event = field(default_factory=threading.Event, repr=False, compare=False)
 
@@ -50,6 +51,8 @@ class Fault:
             raise ValueError("a status fault needs status=")
         if self.probability is not None and not 0.0 <= self.probability <= 1.0:
             raise ValueError("Fault.probability must be within [0, 1]")
+        if self.after < 0:
+            raise ValueError("Fault.after must not be negative")
         if self.times is not None and self.times < 1:
             raise ValueError("Fault.times must be at least 1")
         if self.variant not in (None, "primary", "secondary"):
@@ -68,6 +71,7 @@ class Fault:
 class _Rule:
     fault: Fault
     remaining: int | None
+    passed: int = 0
 
 
 class FaultSet:
@@ -106,6 +110,9 @@ class FaultSet:
     def _fires(self, rule: _Rule, api: str, method: str, path: str) -> bool:
         fault = rule.fault
         if not fault.matches(api, method, path):
+            return False
+        if rule.passed < fault.after:
+            rule.passed += 1
             return False
         if fault.probability is not None and self._rng.random() >= fault.probability:
             return False
