@@ -1,0 +1,200 @@
+"""The journal, the lock, a lost mirror, and the recovery commands (status, reset)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, delete, select, text
+from sqlalchemy.orm import Session
+
+from reconcile.jobs.run import RunResult
+from reconcile.mirror.db import open_engine, upgrade
+from reconcile.mirror.lock import advisory_key
+from reconcile.mirror.tables import Base, LinkRow, LockRow, OperationRow
+from reconcile.sandbox import Fault
+from tests.conftest import World, cli
+
+
+def rows(world: World, model: type[Base]) -> list[object]:
+    engine = create_engine(world.mirror_url)
+    with Session(engine) as session:
+        found = list(session.scalars(select(model)))
+    engine.dispose()
+    return found
+
+
+def put_lock(world: World, *, host: str, pid: int, expires_in: float) -> None:
+    now = world.clock.now()
+    engine = open_engine(world.mirror_url)
+    upgrade(engine)
+    with Session(engine) as session, session.begin():
+        session.execute(delete(LockRow))
+        session.add(
+            LockRow(
+                name="reconcile",
+                holder="someone-else",
+                host=host,
+                pid=pid,
+                acquired_at=now,
+                heartbeat_at=now,
+                expires_at=now + timedelta(seconds=expires_in),
+            )
+        )
+    engine.dispose()
+
+
+def test_every_operation_is_journalled_before_its_write_is_sent(world: World) -> None:
+    for n in range(4):
+        world.issue(title=f"Item {n}")
+    hold = world.sandbox.faults.add(
+        Fault(api="notion", kind="hold", method="POST", path=r"^/v1/pages$", times=1)
+    )
+    outcome: list[RunResult] = []
+    runner = threading.Thread(target=lambda: outcome.append(world.run(apply__batch_size=3)))
+    runner.start()
+    try:
+        assert hold.arrived.wait(30)
+        states = sorted(row.state for row in rows(world, OperationRow))  # type: ignore[attr-defined]
+        assert states == ["pending", "pending", "sent"]  # the batch is stored; the first is on its way
+    finally:
+        hold.release()
+        runner.join(60)
+    (result,) = outcome
+    assert result.status == "ok" and len(world.pages()) == 4  # the dropped create was looked up, then re-sent
+    assert sorted(row.state for row in rows(world, OperationRow)) == ["applied"] * 4  # type: ignore[attr-defined]
+
+
+def test_a_lease_held_by_a_live_run_elsewhere_locks_the_next_run_out(world: World) -> None:
+    if world.mirror_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL runs are locked out by the advisory lock; see the next test")
+    world.issue(title="Waiting")
+    put_lock(world, host="other-host", pid=4242, expires_in=60)
+
+    result = world.run()
+
+    assert result.status == "locked" and "pid 4242 on other-host" in (result.error or "")
+    assert world.notion_writes() == 0
+
+
+def test_a_lock_whose_lease_expired_without_a_heartbeat_is_taken_over(world: World) -> None:
+    world.issue(title="Go")
+    put_lock(world, host="other-host", pid=4242, expires_in=-1)
+    holder = None
+    if world.mirror_url.startswith("postgresql"):  # a hung holder elsewhere: its session still holds the lock
+        holder = create_engine(world.mirror_url).connect()
+        holder.execute(text("SELECT pg_advisory_lock(:key)"), {"key": advisory_key("reconcile")})
+        holder.commit()
+
+    result = world.run()
+
+    assert result.status == "ok", result.error
+    assert len(world.pages()) == 1
+    assert rows(world, LockRow) == []  # released at the end
+    if holder is not None:
+        holder.invalidate()
+
+
+def test_a_postgresql_run_is_locked_out_while_another_session_holds_the_lock(world: World) -> None:
+    if not world.mirror_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL only")
+    put_lock(world, host=socket.gethostname(), pid=1, expires_in=60)  # pid 1 is alive
+    holder = create_engine(world.mirror_url).connect()
+    holder.execute(text("SELECT pg_advisory_lock(:key)"), {"key": advisory_key("reconcile")})
+    holder.commit()
+    try:
+        assert world.run().status == "locked"
+    finally:
+        holder.close()
+
+
+def test_a_lost_mirror_rebuilds_its_links_from_the_key_and_creates_nothing(
+    world: World, tmp_path: Path
+) -> None:
+    for n in range(5):
+        world.issue(title=f"Item {n}", labels=["priority: high"] if n % 2 else [])
+    world.run()
+    pages_before = {page["id"] for page in world.pages()}
+    world.mirror_url = f"sqlite:///{tmp_path / 'new-mirror.db'}"  # the old mirror is gone
+
+    result = world.run()
+
+    assert result.plan is not None and result.plan.summary()["create"] == 0
+    assert {page["id"] for page in world.pages()} == pages_before
+    assert len(rows(world, LinkRow)) == 5
+    assert world.run().plan.writes == ()  # type: ignore[union-attr]
+
+
+def test_max_writes_per_run_defers_the_rest_to_the_next_run(world: World) -> None:
+    for n in range(7):
+        world.issue(title=f"Item {n}")
+
+    first = world.run(apply__max_writes_per_run=3)
+    second = world.run(apply__max_writes_per_run=3)
+    third = world.run(apply__max_writes_per_run=3)
+
+    assert (first.applied.applied, first.applied.deferred) == (3, 4)
+    assert (second.applied.applied, second.applied.deferred) == (3, 1)
+    assert (third.applied.applied, third.applied.deferred) == (1, 0)
+    assert len(world.pages()) == 7
+
+
+def test_a_plan_changing_too_much_is_refused_unless_forced(world: World) -> None:
+    for n in range(12):
+        world.issue(title=f"Item {n}")
+    world.run()
+    world.overrides = {"mapping__properties__Name__value": "[{repo}] {title}"}  # a mapping change touches all
+
+    refused = world.run()
+    forced = world.run(force=True)
+
+    assert refused.status == "failed" and "12 of 12 linked pages" in (refused.error or "")
+    assert "--force" in (refused.error or "")
+    assert forced.status == "ok" and forced.applied.applied == 12
+
+
+def test_status_shows_runs_failures_and_the_lock_then_reset_retries_the_failures(
+    world: World, tmp_path: Path
+) -> None:
+    world.overrides = {"mapping__properties__Owner": {"type": "rich_text", "value": "{author}"}}
+    world.issue(title="Needs an owner")
+    assert world.run().status == "partial"
+    put_lock(world, host="other-host", pid=4242, expires_in=-60)
+    config = str(world.write_config(tmp_path / "config.yaml"))
+
+    status = cli("status", "--format", "json", "-c", config)
+    report = json.loads(status.stdout)
+    assert status.returncode == 0, status.stderr
+    assert report["runs"][0]["status"] == "partial"
+    assert report["failed"][0]["action"] == "create" and "Owner" in report["failed"][0]["error"]
+    assert report["lock"]["host"] == "other-host"
+    assert "Lock: held by pid 4242" in cli("status", "-c", config).stdout
+
+    cleared = cli("reset", "--clear-locks", "-c", config)
+    assert cleared.returncode == 0 and "removed the lease of pid 4242 on other-host" in cleared.stdout
+    add_property(world, "Owner")  # the fix: a person adds the missing property
+    retried = cli("reset", "--retry-failed", "--format", "json", "-c", config)
+    assert retried.returncode == 0, retried.stderr
+    assert json.loads(retried.stdout)["applied"] == 1
+    assert json.loads(cli("status", "--format", "json", "-c", config).stdout)["failed"] == []
+
+
+def add_property(world: World, name: str) -> None:
+    import requests
+
+    answer = requests.patch(
+        f"{world.sandbox.notion_url}/v1/databases/{world.database_id}",
+        json={"properties": {name: {"rich_text": {}}}},
+        timeout=10,
+        headers={"Authorization": f"Bearer {world.sandbox.notion_token}", "Notion-Version": "2022-06-28"},
+    )
+    assert answer.ok, answer.text
+
+
+def test_reset_needs_something_to_do(tmp_path: Path) -> None:
+    done = cli("reset", "-c", str(tmp_path / "missing.yaml"))
+    assert done.returncode == 1 and "give --clear-locks and/or --retry-failed" in done.stderr
