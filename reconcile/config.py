@@ -27,6 +27,7 @@ from reconcile.mapping import check_template
 
 DEFAULT_PATH = "./config.yaml"
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_KEY_PATH = re.compile(r"[a-z_]+(\.[a-z_]+)+")
 
 # Environment variable -> the config key it overrides (CONTRACT §2).
 ENV_OVERRIDES: dict[str, tuple[str, ...]] = {
@@ -50,6 +51,11 @@ class GitHubConfig(Strict):
     include: list[Literal["issues", "pull_requests"]] = ["issues", "pull_requests"]
     lookback_minutes: float = Field(5, ge=0)
     timeout_seconds: float = Field(30, gt=0)
+
+    @property
+    def kinds(self) -> set[str]:
+        """The item kinds `include` asks for, as GitHubItem.kind spells them."""
+        return {"issue" if name == "issues" else "pull_request" for name in self.include}
 
     @field_validator("repos")
     @classmethod
@@ -293,7 +299,12 @@ def _describe(
     problems = []
     for error in exc.errors():
         path = tuple(part for part in error["loc"] if not _is_model_name(part))
-        problems.append(f"{_where(path, lines, source)}: {_message(error, path, raw)}")
+        message = _message(error, path, raw)
+        named, colon, rest = message.partition(": ")
+        if not path and colon and _KEY_PATH.fullmatch(named):
+            # a check across sections names the key it is about first: point at that key's line
+            path, message = tuple(named.split(".")), rest
+        problems.append(f"{_where(path, lines, source)}: {message}")
     return "\n".join(dict.fromkeys(problems))
 
 

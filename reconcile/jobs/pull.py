@@ -104,8 +104,7 @@ def pull_repo(
 
 def _items(ctx: Context, raw: Iterable[dict[str, Any]], until: datetime | None) -> Iterator[GitHubItem | int]:
     """Decoded items the config includes; the ids of the rest come through so deletions are not guessed."""
-    kinds = {"issues": "issue", "pull_requests": "pull_request"}
-    wanted = {kinds[name] for name in ctx.config.github.include}
+    wanted = ctx.config.github.kinds
     for entry in raw:
         item = item_from_api(entry)
         if item.kind in wanted and (until is None or item.updated_at <= until):

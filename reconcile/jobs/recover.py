@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session
 
 from reconcile.clients.notion import page_from_api
 from reconcile.jobs.context import Context
@@ -67,9 +70,9 @@ def _maybe_created(row: OperationRow) -> bool:
     return row.state in ("sent", "ambiguous") and row.action in ("create", "recreate") and not row.restore
 
 
-def _lookup(ctx: Context, keys: list[str]) -> dict[str, dict[str, object]]:
+def _lookup(ctx: Context, keys: list[str]) -> dict[str, dict[str, Any]]:
     """The oldest live page carrying each key."""
-    found: dict[str, dict[str, object]] = {}
+    found: dict[str, dict[str, Any]] = {}
     if keys:
         for raw in ctx.notion.find_by_key(ctx.config.mapping.key, sorted(set(keys))):
             page = page_from_api(raw, ctx.config.mapping.key)
@@ -78,12 +81,13 @@ def _lookup(ctx: Context, keys: list[str]) -> dict[str, dict[str, object]]:
     return found
 
 
-def _adopt(ctx: Context, session: object, row: OperationRow, raw: dict[str, object]) -> None:
+def _adopt(ctx: Context, session: Session, row: OperationRow, raw: dict[str, Any]) -> None:
+    """The page the crashed run made: remember it as if the run had heard back."""
     page = page_from_api(raw, ctx.config.mapping.key)
     now = ctx.clock.now()
-    store.save_pages(session, ctx.config.notion.database_id, [page], now)  # type: ignore[arg-type]
+    store.save_pages(session, ctx.config.notion.database_id, [page], now)
     if row.item_id is not None:
-        store.link(session, row.item_id, page.id, now)  # type: ignore[arg-type]
+        store.link(session, row.item_id, page.id, now)
     mapped = ctx.config.mapping.properties
     written = {name: data.get("to") for name, data in (row.changes or {}).items() if name in mapped}
-    store.record_applied(session, page.id, written, now)  # type: ignore[arg-type]
+    store.record_applied(session, page.id, written, now)

@@ -57,9 +57,12 @@ class RunResult:
 
 def mirror_state(ctx: Context) -> MirrorState:
     """Everything the planner needs, read from the mirror in one transaction."""
+    included = ctx.config.github.kinds
     with ctx.session() as session:
         return MirrorState(
-            items=store.load_items(session, ctx.config.github.repos),
+            items=[
+                item for item in store.load_items(session, ctx.config.github.repos) if item.kind in included
+            ],
             pages=store.load_pages(session, ctx.config.notion.database_id),
             links=store.load_links(session),
             last_applied=store.load_last_applied(session),
