@@ -461,10 +461,10 @@ def db() -> None:
 @leaf
 def db_upgrade(settings: dict[str, Any]) -> None:
     """Create or migrate the mirror to the current schema (Alembic)."""
+    from reconcile.config import mirror_url
     from reconcile.mirror.db import open_engine, upgrade
 
-    url = os.environ.get("RECONCILE_DATABASE_URL") or load(settings).mirror.url
-    revision = upgrade(open_engine(url))
+    revision = upgrade(open_engine(mirror_url(settings.get("config"))))
     click.echo(f"mirror is at revision {revision}")
 
 

@@ -212,6 +212,22 @@ def load_config(path: str | os.PathLike[str] | None = None, env: Mapping[str, st
         raise ConfigError(_describe(exc, raw, lines, source)) from None
 
 
+def mirror_url(path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None) -> str:
+    """Just the mirror's URL (for `db upgrade`): RECONCILE_DATABASE_URL, else mirror.url, else the default."""
+    env = os.environ if env is None else env
+    if env.get("RECONCILE_DATABASE_URL"):
+        return env["RECONCILE_DATABASE_URL"]
+    source = Path(path or env.get("RECONCILE_CONFIG") or DEFAULT_PATH)
+    if path is None and not source.exists():
+        return MirrorConfig().url
+    raw, lines = _parse(_read(source), source)
+    mirror = raw.get("mirror") if isinstance(raw.get("mirror"), dict) else {}
+    url = _interpolate(mirror.get("url", MirrorConfig().url), env, ("mirror", "url"), lines, source)
+    if not isinstance(url, str):
+        raise ConfigError(f"{source}: mirror.url: should be a string")
+    return url
+
+
 def config_from_dict(raw: dict[str, Any], env: Mapping[str, str] | None = None) -> Config:
     """Validate an already parsed config (the demo and tests build theirs in code)."""
     env = {} if env is None else env

@@ -177,3 +177,14 @@ def test_schema_check_and_fix(world: World, tmp_path: Path) -> None:
 def test_a_bad_reconcile_now_is_a_clear_error(config: str) -> None:
     done = cli("stale", "--no-pull", "-c", config, env={"RECONCILE_NOW": "last tuesday"})
     assert done.returncode == 1 and "RECONCILE_NOW" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_db_upgrade_needs_only_the_mirror_url(tmp_path: Path) -> None:
+    bare = cli("db", "upgrade", cwd=tmp_path)  # no config at all: the default SQLite file
+    assert bare.returncode == 0 and (tmp_path / "reconcile.db").exists()
+    (tmp_path / "config.yaml").write_text(
+        "version: 1\nmirror: {url: 'sqlite:///${HERE}/m.db'}\ngithub: {token: ${GITHUB_TOKEN}}\n"
+    )
+    done = cli("db", "upgrade", cwd=tmp_path, env={"HERE": str(tmp_path)})  # tokens need not be set for this
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "m.db").exists()
