@@ -183,7 +183,7 @@ def test_db_upgrade_needs_only_the_mirror_url(tmp_path: Path) -> None:
     bare = cli("db", "upgrade", cwd=tmp_path)  # no config at all: the default SQLite file
     assert bare.returncode == 0 and (tmp_path / "reconcile.db").exists()
     (tmp_path / "config.yaml").write_text(
-        "version: 1\nmirror: {url: 'sqlite:///${HERE}/m.db'}\ngithub: {token: ${GITHUB_TOKEN}}\n"
+        "version: 1\nmirror:\n  url: sqlite:///${HERE}/m.db\ngithub:\n  token: ${GITHUB_TOKEN}\n"
     )
     done = cli("db", "upgrade", cwd=tmp_path, env={"HERE": str(tmp_path)})  # tokens need not be set for this
     assert done.returncode == 0, done.stderr
