@@ -67,10 +67,11 @@ def plan(config: Config, state: MirrorState, now: datetime, scope: Scope | None 
     for item in sorted(state.items, key=lambda item: (item.repo, item.number)):
         builder.add_item(item)
     builder.add_orphans()
-    stale = [
+    archived = {op.page_id for op in builder.operations if op.action == "archive"}
+    stale = [  # a page on its way to the trash is not worth a stale remark
         page
         for page in find_stale(state.pages.values(), builder.owners, config.stale, now)
-        if builder.scope.has_page(page.page_id)
+        if builder.scope.has_page(page.page_id) and page.page_id not in archived
     ]
     operations = [*builder.operations, *stale_operations(stale, config.stale, now)]
     operations.sort(key=lambda op: (ACTION_ORDER[op.action], op.key or "", op.page_id or ""))
@@ -162,10 +163,11 @@ class _Planner:
             self.unchanged += 1
             return
         if mode == "restore" and not page.gone:
+            # the page comes back as it was: it is then corrected like any linked page, policies included
             changes = {
-                name: Change(page.value(name), prop.value)
+                name: change
                 for name, prop in props.items()
-                if not equal(prop.type, page.value(name), prop.value)
+                if (change := self._property(page, name, prop)) is not None
             }
             op = Operation(
                 "recreate",

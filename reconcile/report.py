@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -47,7 +47,7 @@ def plan_text(plan: Plan) -> str:
     lines = [f"Plan for database {plan.database_id} at {iso(plan.generated_at)}", ""]
     writes = [op for op in plan.operations if op.action != "stale"]
     lines += [line for op in writes for line in _op_lines(op)] or ["  No changes: Notion matches GitHub."]
-    lines += _stale_lines(plan.stale, plan.generated_at)
+    lines += _stale_lines(plan.stale, plan.generated_at, _stale_ops(plan))
     lines += _drift_lines(plan)
     lines += _orphan_lines(plan)
     lines += ["", summary_line(plan)]
@@ -80,7 +80,14 @@ def describe(op: Operation) -> str:
     return f"{who} (page {op.page_id})" if op.page_id else who
 
 
-def _stale_lines(stale: Sequence[StalePage], now: datetime) -> list[str]:
+def _stale_ops(plan: Plan) -> dict[str, Operation]:
+    """The stale operations that write (set_status, annotate), by page."""
+    return {str(op.page_id): op for op in plan.operations if op.action == "stale" and op.changes}
+
+
+def _stale_lines(
+    stale: Sequence[StalePage], now: datetime, ops: Mapping[str, Operation] | None = None
+) -> list[str]:
     if not stale:
         return []
     lines = ["", f"Stale pages ({len(stale)}):"]
@@ -89,6 +96,9 @@ def _stale_lines(stale: Sequence[StalePage], now: datetime) -> list[str]:
             f"  ! {show(page.title)} (page {page.page_id}): {page.status}, last activity "
             f"{page.last_activity.date()} ({(now - page.last_activity).days} days){_github(page)}"
         )
+        op = (ops or {}).get(page.page_id)
+        changes = op.changes.items() if op else ()
+        lines += [f"      {name}: {show(c.before)} -> {show(c.after)}" for name, c in changes]
     return lines
 
 
@@ -155,7 +165,7 @@ def plan_markdown(plan: Plan) -> str:
             "",
             f"#### Stale pages ({len(plan.stale)})",
             "",
-            *stale_table(plan.stale, plan.generated_at),
+            *stale_table(plan.stale, plan.generated_at, _stale_ops(plan)),
         ]
     if plan.drift:
         lines += [
@@ -177,15 +187,19 @@ def plan_markdown(plan: Plan) -> str:
 
 
 def _op_row(op: Operation) -> str:
-    changes = "<br>".join(
+    changes = _changes_cell(op)
+    who = f"{op.item.repo}#{op.item.number}" if op.item else (op.key or "")
+    page = f"`{op.page_id}`" if op.page_id else "—"
+    return f"| {SYMBOLS[op.action]} {op.action} | {_md(who)} | {page} | {changes} | {_md(op.reason)} |"
+
+
+def _changes_cell(op: Operation) -> str:
+    return "<br>".join(
         f"**{_md(name)}**: {_md(show(change.before, 40))} → {_md(show(change.after, 40))}"
         if change.before is not None
         else f"**{_md(name)}**: {_md(show(change.after, 40))}"
         for name, change in op.changes.items()
     )
-    who = f"{op.item.repo}#{op.item.number}" if op.item else (op.key or "")
-    page = f"`{op.page_id}`" if op.page_id else "—"
-    return f"| {SYMBOLS[op.action]} {op.action} | {_md(who)} | {page} | {changes} | {_md(op.reason)} |"
 
 
 def _md(text: str) -> str:
@@ -229,8 +243,12 @@ def render_stale(stale: Sequence[StalePage], now: datetime, fmt: str) -> str:
     return "\n".join(_stale_lines(stale, now)[1:])
 
 
-def stale_table(stale: Sequence[StalePage], now: datetime) -> list[str]:
-    lines = ["| page | title | status | last activity | GitHub |", "|---|---|---|---|---|"]
+def stale_table(
+    stale: Sequence[StalePage], now: datetime, ops: Mapping[str, Operation] | None = None
+) -> list[str]:
+    """A markdown table of stale pages; with `ops`, a column for what the stale action writes."""
+    head = "| page | title | status | last activity | GitHub |"
+    lines = [head + (" action |" if ops else ""), "|---|---|---|---|---|" + ("---|" if ops else "")]
     for page in stale:
         item = page.github
         github = (
@@ -238,10 +256,14 @@ def stale_table(stale: Sequence[StalePage], now: datetime) -> list[str]:
             if item
             else "—"
         )
-        lines.append(
+        row = (
             f"| `{page.page_id}` | {_md(page.title or '')} | {_md(page.status or '')} | "
             f"{page.last_activity.date()} ({(now - page.last_activity).days} d) | {_md(github)} |"
         )
+        if ops:
+            op = ops.get(page.page_id)
+            row += f" {_changes_cell(op) if op else '—'} |"
+        lines.append(row)
     return lines
 
 

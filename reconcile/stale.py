@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from reconcile.config import StaleConfig
 from reconcile.model import Change, GitHubItem, NotionPage, Operation, StalePage
+
+# The remark `annotate` appends: "reconcile 2026-01-24 12:00 UTC: stale — no activity since 2026-01-10".
+_REMARK = re.compile(r"^reconcile (\d{4}-\d{2}-\d{2})(?: (\d{2}:\d{2}) UTC)?: stale\b", re.MULTILINE)
 
 
 def find_stale(
@@ -20,11 +24,33 @@ def find_stale(
         if not page.alive or status != rules.status:
             continue
         item = owners.get(page.id)
-        activity = max(page.last_edited_time, item.updated_at) if item else page.last_edited_time
+        notes = page.value(rules.annotate_property) if rules.annotate_property else None
+        activity = last_activity(page, item, notes)
         if activity <= cutoff:
-            notes = page.value(rules.annotate_property) if rules.annotate_property else None
             found.append(StalePage(page.id, page.key, title_of(page), status, activity, item, notes))
     return sorted(found, key=lambda stale: (stale.last_activity, stale.page_id))
+
+
+def last_activity(page: NotionPage, item: GitHubItem | None, notes: str | None = None) -> datetime:
+    """The later of the page's last edit, its item's last update and our own last stale remark.
+
+    The remark counts because annotating is an edit made at "now", and "now" may be RECONCILE_NOW,
+    far from the clock that stamped last_edited_time: without it the same page is annotated each run.
+    """
+    moments = [page.last_edited_time, *([item.updated_at] if item else []), *remarked(notes)]
+    return max(moments)
+
+
+def remarked(notes: str | None) -> list[datetime]:
+    """When this job annotated the page stale, from its remarks in the notes."""
+    found = []
+    for match in _REMARK.finditer(notes or ""):
+        try:  # a person may have typed something that looks like a remark but is no date
+            moment = datetime.fromisoformat(f"{match.group(1)}T{match.group(2) or '00:00'}")
+        except ValueError:
+            continue
+        found.append(moment.replace(tzinfo=UTC))
+    return found
 
 
 def stale_operations(stale: Iterable[StalePage], rules: StaleConfig, now: datetime) -> list[Operation]:
@@ -59,7 +85,7 @@ def _reason(page: StalePage, rules: StaleConfig, now: datetime) -> str:
 def annotated(notes: str | None, page: StalePage, now: datetime) -> str:
     """The page's notes with a stale remark appended."""
     remark = (
-        f"reconcile {now.date().isoformat()}: stale — no activity since "
+        f"reconcile {now.astimezone(UTC):%Y-%m-%d %H:%M} UTC: stale — no activity since "
         f"{page.last_activity.date().isoformat()}"
     )
     return f"{notes}\n{remark}" if notes else remark

@@ -22,7 +22,7 @@ from reconcile.errors import PlanRefused
 from reconcile.jobs.context import Context
 from reconcile.mapping import expected
 from reconcile.mirror import journal, store
-from reconcile.model import Change, NotionPage, Operation, Plan
+from reconcile.model import NotionPage, Operation, Plan
 from reconcile.planner import change_ratio_refusal, initial_changes
 from reconcile.values import encode, normalise
 
@@ -182,7 +182,9 @@ class _Applier:
         if op.action in ("create", "recreate") and not op.restore:
             return notion.create_page(properties, self.ctx.config.mapping.key, str(op.key))
         if op.restore:
-            notion.update_page(str(op.page_id), in_trash=False)
+            restored = notion.update_page(str(op.page_id), in_trash=False)
+            if not properties:  # nothing to correct: an empty PATCH would only bump last_edited_time
+                return restored
         return notion.update_page(str(op.page_id), properties)
 
     def _encode(self, op: Operation) -> dict[str, Any]:
@@ -241,13 +243,13 @@ class _Applier:
             self._settle_archived(op, op_id)
             return
         replacement = self._replacement(op, gone)
+        where = "no longer exists" if gone else "is in the trash"
+        if replacement is None and (op.item_id is None or self.ctx.config.apply.on_deleted_page == "ignore"):
+            # nothing is owed to a page the config (or a person, for a page made by hand) let go of
+            self._skip(op, op_id, f"page {where}; left alone")
+            return
         if replacement is None:
-            self._fail(
-                op,
-                op_id,
-                "failed",
-                f"page {'no longer exists' if gone else 'is in the trash'}: {exc.message}",
-            )
+            self._fail(op, op_id, "failed", f"page {where}: {exc.message}")
             return
         with self.ctx.session() as session:
             journal.mark(
@@ -266,12 +268,11 @@ class _Applier:
             return None
         props = expected(self.ctx.config.mapping, item)
         if mode == "restore" and not gone:
-            changes = {name: Change(None, prop.value) for name, prop in props.items()}
-            return Operation(
+            return Operation(  # the same corrections, once the page is out of the trash
                 "recreate",
                 item.url,
                 op.page_id,
-                changes,
+                dict(op.changes),
                 "page was in the trash; restoring it",
                 item.ref(),
                 item.id,
@@ -286,6 +287,13 @@ class _Applier:
             item.ref(),
             item.id,
         )
+
+    def _skip(self, op: Operation, op_id: int, reason: str) -> None:
+        with self.ctx.session() as session:
+            journal.mark(session, op_id, "skipped", self.ctx.clock.now(), error=reason)
+        self.result.skipped.append(Skip(op.key, op.page_id, reason))
+        self.ctx.metrics.operation(op.action, "skipped")
+        log.info("%s %s skipped: %s", op.action, op.key or op.page_id, reason)
 
     def _settle_archived(self, op: Operation, op_id: int) -> None:
         with self.ctx.session() as session:

@@ -34,6 +34,10 @@ def refresh(
     force: bool = False,
 ) -> RunResult:
     """Pull, plan and apply a single item or page; no other page is written."""
+    if item is not None and item[0] not in ctx.config.github.repos:
+        # its page (if any) is none of this job's business, and a 404 for it must not make an orphan
+        repos = ", ".join(ctx.config.github.repos)
+        raise ConfigError(f"--item: {item[0]} is not one of github.repos ({repos})")
     item_ids: set[int] = set()
     page_ids: set[str] = set()
     scope = Scope(item_ids=item_ids, page_ids=page_ids)  # filled in by prepare, read by the planner
@@ -42,8 +46,8 @@ def refresh(
         pulled = PullResult()
         target = item
         if page_id is not None:
-            key = _fetch_page(ctx, page_id, pulled)
-            page_ids.add(page_id)
+            found, key = _fetch_page(ctx, page_id, pulled)
+            page_ids.add(found)
             target = target or (parse_key(key) if key else None)
         if target is not None:
             item_id, url = _fetch_item(ctx, *target, pulled)
@@ -75,20 +79,25 @@ def _fetch_item(ctx: Context, repo: str, number: int, pulled: PullResult) -> tup
             store.mark_gone(session, url, repo, found.reason, now)
             return (known.id if known else None), url
         fetched = item_from_api(found.issue)
+        if fetched.repo not in ctx.config.github.repos:  # as a full pull would: moved out, so gone here
+            url = known.url if known else f"https://github.com/{repo}/issues/{number}"
+            reason = f"transferred to {fetched.repo}, which is not configured"
+            store.mark_gone(session, url, repo, reason, now)
+            return (known.id if known else None), url
         store.save_items(session, [fetched], now)
     pulled.github += 1
     return fetched.id, fetched.url
 
 
-def _fetch_page(ctx: Context, page_id: str, pulled: PullResult) -> str | None:
-    """Ask Notion for the page; store it (or mark it gone). Returns its key."""
+def _fetch_page(ctx: Context, page_id: str, pulled: PullResult) -> tuple[str, str | None]:
+    """Ask Notion for the page; store it (or mark it gone). Returns its id as Notion spells it, and key."""
     raw = ctx.notion.get_page(page_id)
     if raw is None:
         with ctx.session() as session:
             store.mark_page(session, page_id, in_trash=False, gone=True)
             known = store.find_page(session, page_id)
-        return known.key if known else None
-    return _save_page(ctx, raw, pulled)
+        return page_id, known.key if known else None
+    return str(raw["id"]), _save_page(ctx, raw, pulled)
 
 
 def _save_page(ctx: Context, raw: dict[str, object], pulled: PullResult) -> str | None:
