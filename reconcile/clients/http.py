@@ -139,8 +139,10 @@ class Transport:
                 return response
             wait = self.rules.wait_for(response, attempt)
             if not idempotent and response.status_code in AMBIGUOUS_STATUSES:
-                raise self._ambiguous(
-                    f"{method} answered {response.status_code}; the write may have happened"
+                raise AmbiguousWrite(
+                    self.rules.api,
+                    f"{method} answered {response.status_code}; the write may have happened",
+                    status=response.status_code,
                 )
             if wait is None or last:
                 raise self.rules.error(response)

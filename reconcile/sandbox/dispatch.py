@@ -102,6 +102,7 @@ class Dispatcher:
                 headers=_redacted(request.headers),
                 time=self._clock.now(),
                 wrote=wrote,
+                prefix=request.prefix,
             )
         )
 

@@ -25,6 +25,7 @@ class RequestRecord:
     headers: dict[str, str]
     time: datetime
     wrote: bool = False
+    prefix: str = ""  # the GitHub Enterprise `/api/v3` the client put before `path`, if any
 
 
 class RequestLog:
