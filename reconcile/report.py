@@ -46,12 +46,19 @@ def render_plan(plan: Plan, fmt: str) -> str:
 def plan_text(plan: Plan) -> str:
     lines = [f"Plan for database {plan.database_id} at {iso(plan.generated_at)}", ""]
     writes = [op for op in plan.operations if op.action != "stale"]
-    lines += [line for op in writes for line in _op_lines(op)] or ["  No changes: Notion matches GitHub."]
+    lines += [line for op in writes for line in _op_lines(op)] or [f"  {_nothing(plan)}"]
     lines += _stale_lines(plan.stale, plan.generated_at, _stale_ops(plan))
     lines += _drift_lines(plan)
     lines += _orphan_lines(plan)
     lines += ["", summary_line(plan)]
     return "\n".join(lines)
+
+
+def _nothing(plan: Plan) -> str:
+    """The line that stands in for an empty list of page changes."""
+    if plan.writes:
+        return "No changes from GitHub; the stale pages below will be written."
+    return "No changes: Notion matches GitHub."
 
 
 def summary_line(plan: Plan) -> str:
@@ -159,7 +166,7 @@ def plan_markdown(plan: Plan) -> str:
         lines += ["| | item | page | changes | reason |", "|---|---|---|---|---|"]
         lines += [_op_row(op) for op in writes]
     else:
-        lines.append("No changes: Notion matches GitHub.")
+        lines.append(_nothing(plan))
     if plan.stale:
         lines += [
             "",

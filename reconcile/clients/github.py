@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -236,6 +237,15 @@ def repo_of(raw: dict[str, Any]) -> str:
         return f"{parts[-2]}/{parts[-1]}"
     html = str(raw.get("html_url", "")).split("/")
     return f"{html[3]}/{html[4]}" if len(html) > 4 else ""
+
+
+_PLACE = re.compile(r"^https?://[^/]+/([\w.-]+/[\w.-]+)/(?:issues|pull)/(\d+)/?$")
+
+
+def place_of(url: str) -> tuple[str, int] | None:
+    """(owner/name, number) of an item's html_url, on github.com or an Enterprise host."""
+    match = _PLACE.match(url.strip())
+    return (match.group(1), int(match.group(2))) if match else None
 
 
 def _instant(value: str | None) -> datetime | None:

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from reconcile.clients.errors import ApiError
-from reconcile.clients.github import item_from_api
+from reconcile.clients.github import item_from_api, place_of
 from reconcile.clients.notion import page_from_api
 from reconcile.errors import ReconcileError
 from reconcile.jobs.context import Context
@@ -45,15 +45,15 @@ class PullResult:
 def pull(
     ctx: Context, *, full: bool = False, since: datetime | None = None, until: datetime | None = None
 ) -> PullResult:
-    """Both sides: every configured repository, then the database."""
+    """Both sides: the database first (a full pull checks its keys against GitHub), then each repository."""
     result = PullResult()
+    result.notion = pull_pages(ctx, full=full, since=since, until=until)
     for repo in ctx.config.github.repos:
         fetched = pull_repo(ctx, repo, full=full, since=since, until=until)
         if fetched is None:
             result.not_modified.append(repo)
         else:
             result.github += fetched
-    result.notion = pull_pages(ctx, full=full, since=since, until=until)
     return result
 
 
@@ -136,22 +136,42 @@ def _save_items(ctx: Context, items: list[GitHubItem], now: datetime) -> int:
 
 
 def _confirm_missing(ctx: Context, repo: str, seen: set[int]) -> list[tuple[str, str]]:
-    """After a complete listing: ask GitHub about each item of the repo it no longer listed."""
-    with ctx.session() as session:
-        missing = {id_: place for id_, place in store.item_ids(session, repo).items() if id_ not in seen}
+    """After a complete listing: ask GitHub about each item of the repo that it no longer listed."""
     gone = []
-    for number, url in sorted(missing.values()):
+    for url, number in sorted(_unlisted(ctx, repo, seen).items()):
         found = ctx.github.lookup(repo, number)
         if found.issue is None:
             gone.append((url, found.reason))
             continue
         item = item_from_api(found.issue)
+        if item.id in seen:  # listed under another name: the repository was renamed, the item is here
+            continue
         if item.repo not in ctx.config.github.repos:
             gone.append((url, f"transferred to {item.repo}, which is not configured"))
         else:  # still there, or moved between configured repos: keep it (with its new URL)
             with ctx.session() as session:
                 store.save_items(session, [item], ctx.clock.now())
     return gone
+
+
+def _unlisted(ctx: Context, repo: str, seen: set[int]) -> dict[str, int]:
+    """Key -> number of the repo's items the mirror knows but the listing lacked, and of page keys
+    into the repo that no listed item carries (pages whose items the mirror never saw, after a loss)."""
+    with ctx.session() as session:
+        known = store.item_ids(session, repo)
+        keys = {
+            page.key
+            for page in store.load_pages(session, ctx.config.notion.database_id).values()
+            if page.key and page.alive
+        }
+        settled = set(store.load_gone(session))
+    listed = {url for id_, (_, url) in known.items() if id_ in seen}
+    unlisted = {url: number for id_, (number, url) in known.items() if id_ not in seen}
+    for key in keys - listed - set(unlisted) - settled:
+        place = place_of(key)
+        if place is not None and place[0] == repo:
+            unlisted[key] = place[1]
+    return unlisted
 
 
 def _advance(current: datetime | None, newest: datetime | None, lookback_minutes: float) -> datetime | None:

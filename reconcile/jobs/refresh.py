@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from reconcile.clients.github import item_from_api
+from reconcile.clients.github import item_from_api, place_of
 from reconcile.clients.notion import page_from_api
 from reconcile.errors import ConfigError
 from reconcile.jobs.context import Context
@@ -14,15 +14,15 @@ from reconcile.mirror import store
 from reconcile.planner import Scope
 
 _ITEM = re.compile(r"^([\w.-]+/[\w.-]+)#(\d+)$")
-_KEY = re.compile(r"^https?://[^/]+/([\w.-]+/[\w.-]+)/(?:issues|pull)/(\d+)/?$")
 
 
 def parse_item(text: str) -> tuple[str, int]:
     """OWNER/REPO#N (or the item's URL) -> (repo, number)."""
-    match = _ITEM.match(text.strip()) or _KEY.match(text.strip())
-    if not match:
+    match = _ITEM.match(text.strip())
+    place = (match.group(1), int(match.group(2))) if match else place_of(text)
+    if place is None:
         raise ConfigError(f"--item: {text!r} is not OWNER/REPO#N")
-    return match.group(1), int(match.group(2))
+    return place
 
 
 def refresh(
@@ -48,7 +48,7 @@ def refresh(
         if page_id is not None:
             found, key = _fetch_page(ctx, page_id, pulled)
             page_ids.add(found)
-            target = target or (parse_key(key) if key else None)
+            target = target or (place_of(key) if key else None)
         if target is not None:
             item_id, url = _fetch_item(ctx, *target, pulled)
             if item_id is not None:
@@ -61,11 +61,6 @@ def refresh(
     return execute(
         ctx, "refresh", prepare, planner=lambda ctx: make_plan(ctx, scope), dry_run=dry_run, force=force
     )
-
-
-def parse_key(url: str) -> tuple[str, int] | None:
-    match = _KEY.match(url)
-    return (match.group(1), int(match.group(2))) if match else None
 
 
 def _fetch_item(ctx: Context, repo: str, number: int, pulled: PullResult) -> tuple[int | None, str]:

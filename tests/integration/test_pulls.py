@@ -175,7 +175,7 @@ def test_a_github_listing_that_fails_on_page_two_leaves_the_cursor_and_the_next_
 
     assert failed.status == "failed" and "acme/web" in (failed.error or "")
     assert world.sandbox.count("github", path=r"^/repositories/\d+/issues$") == 6
-    assert cursors(world) == saved
+    assert cursors(world)["github:acme/web"] == saved["github:acme/web"]  # the Notion stream completed first
     world.sandbox.faults.clear()
     converged = world.run()
 
@@ -194,7 +194,7 @@ def test_a_first_listing_that_fails_midway_saves_no_cursor(world: World) -> None
     )
 
     assert world.run().status == "failed"
-    assert cursors(world) == {}
+    assert [stream for stream in cursors(world) if stream.startswith("github:")] == []
     world.sandbox.faults.clear()
     assert world.run().status == "ok"
     assert len(world.pages()) == 105

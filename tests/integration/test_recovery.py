@@ -198,3 +198,19 @@ def add_property(world: World, name: str) -> None:
 def test_reset_needs_something_to_do(tmp_path: Path) -> None:
     done = cli("reset", "-c", str(tmp_path / "missing.yaml"))
     assert done.returncode == 1 and "give --clear-locks and/or --retry-failed" in done.stderr
+
+
+def test_after_a_lost_mirror_a_full_pull_still_finds_orphans_by_their_keys(
+    world: World, tmp_path: Path
+) -> None:
+    kept = world.issue(title="Kept")
+    doomed = world.issue(title="Doomed")
+    world.run()
+    world.sandbox.github.delete_issue("acme/web", doomed["number"])
+    world.mirror_url = f"sqlite:///{tmp_path / 'new-mirror.db'}"  # the mirror never saw the doomed item
+
+    result = world.run(full=True, apply__on_orphan="archive")
+
+    assert result.plan is not None
+    assert [(op.action, op.key) for op in result.plan.writes] == [("archive", doomed["html_url"])]
+    assert set(world.pages_by_key()) == {kept["html_url"]}
