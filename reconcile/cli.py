@@ -142,35 +142,46 @@ def emit(text: str) -> None:
 
 
 def finish_run(
-    result: RunResult,
-    fmt: str,
-    *,
-    detailed: bool = False,
-    metrics: Context | None = None,
-    textfile: str | None = None,
-    pushgateway: str | None = None,
+    result: RunResult, fmt: str, settings: dict[str, Any], ctx: Context, *, detailed: bool = False
 ) -> NoReturn:
-    """Print a run's result, export metrics, exit with its code."""
+    """Print a run's result, export its metrics (where asked), exit with its code."""
     from reconcile.report import render_run
 
     emit(render_run(result, fmt))
     if result.error and fmt == "json":
         click.echo(f"error: {redact(result.error)}", err=True)
-    if metrics is not None:
-        metrics.metrics.export(textfile, pushgateway)
+    ctx.metrics.export(settings.get("metrics_textfile"), settings.get("pushgateway"))
     code = STATUS_EXIT[result.status]
     if code == EXIT_OK and detailed and result.dry_run and result.plan and result.plan.writes:
         code = EXIT_CHANGES
     raise SystemExit(code)
 
 
+def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    if value is not None:
+        ctx.ensure_object(dict)[str(param.name)] = value
+
+
 def metrics_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    command = click.option(
-        "--pushgateway", metavar="URL", help="Push metrics to this Prometheus Pushgateway."
-    )(command)
-    return click.option("--metrics-textfile", metavar="PATH", help="Write Prometheus metrics to PATH.")(
-        command
-    )
+    """--metrics-textfile and --pushgateway, kept in the command's settings for finish_run."""
+    for option in (
+        click.option(
+            "--pushgateway",
+            metavar="URL",
+            expose_value=False,
+            callback=_remember,
+            help="Push the run's metrics to this Prometheus Pushgateway.",
+        ),
+        click.option(
+            "--metrics-textfile",
+            metavar="PATH",
+            expose_value=False,
+            callback=_remember,
+            help="Write the run's metrics to PATH (Prometheus text format).",
+        ),
+    ):
+        command = option(command)
+    return command
 
 
 def format_option(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -201,22 +212,13 @@ def run(
     detailed_exitcode: bool,
     force: bool,
     fmt: str,
-    metrics_textfile: str | None,
-    pushgateway: str | None,
 ) -> None:
     """Lock, pull, plan, apply, report: the cron entry point."""
     from reconcile.jobs.run import execute, pull_step
 
     ctx = context(settings)
     result = execute(ctx, "run", pull_step(full=full, since=since), dry_run=dry_run, force=force)
-    finish_run(
-        result,
-        fmt,
-        detailed=detailed_exitcode,
-        metrics=ctx,
-        textfile=metrics_textfile,
-        pushgateway=pushgateway,
-    )
+    finish_run(result, fmt, settings, ctx, detailed=detailed_exitcode)
 
 
 @cli.command()
@@ -277,8 +279,6 @@ def apply(
     planfile: str | None,
     force: bool,
     fmt: str,
-    metrics_textfile: str | None,
-    pushgateway: str | None,
 ) -> None:
     """Apply a saved plan (skipping what changed since), or plan and apply."""
     from reconcile.jobs.run import execute, pull_step
@@ -290,7 +290,7 @@ def apply(
         if planfile
         else execute(ctx, "apply", pull_step(), force=force)
     )
-    finish_run(result, fmt, metrics=ctx, textfile=metrics_textfile, pushgateway=pushgateway)
+    finish_run(result, fmt, settings, ctx)
 
 
 @cli.command()
@@ -308,8 +308,6 @@ def backfill(
     dry_run: bool,
     force: bool,
     fmt: str,
-    metrics_textfile: str | None,
-    pushgateway: str | None,
 ) -> None:
     """Re-pull a window (after an outage) and reconcile it; the saved cursors do not move."""
     from reconcile.jobs.run import execute, pull_step
@@ -318,7 +316,7 @@ def backfill(
         raise click.BadParameter("--until is before --since", param_hint="--until")
     ctx = context(settings)
     result = execute(ctx, "backfill", pull_step(since=since, until=until), dry_run=dry_run, force=force)
-    finish_run(result, fmt, metrics=ctx, textfile=metrics_textfile, pushgateway=pushgateway)
+    finish_run(result, fmt, settings, ctx)
 
 
 @cli.command()
@@ -327,6 +325,7 @@ def backfill(
 @click.option("--dry-run", is_flag=True, help="Stop after the plan.")
 @click.option("--force", is_flag=True, help="Apply even beyond apply.max_change_ratio.")
 @format_option
+@metrics_options
 @leaf
 def refresh(
     settings: dict[str, Any], item: str | None, page: str | None, dry_run: bool, force: bool, fmt: str
@@ -338,7 +337,8 @@ def refresh(
     if (item is None) == (page is None):
         raise click.UsageError("give exactly one of --item OWNER/REPO#N or --page PAGE_ID")
     target = parse_item(item) if item else None
-    finish_run(refresh_job(context(settings), item=target, page_id=page, dry_run=dry_run, force=force), fmt)
+    ctx = context(settings)
+    finish_run(refresh_job(ctx, item=target, page_id=page, dry_run=dry_run, force=force), fmt, settings, ctx)
 
 
 # -- stale, status, reset, restore ---------------------------------------------------------------
@@ -376,6 +376,7 @@ def status(settings: dict[str, Any], fmt: str) -> None:
 @click.option("--clear-locks", is_flag=True, help="Remove the lock a dead run left behind.")
 @click.option("--retry-failed", is_flag=True, help="Retry the operations that failed, now.")
 @format_option
+@metrics_options
 @leaf
 def reset(settings: dict[str, Any], clear_locks: bool, retry_failed: bool, fmt: str) -> None:
     """Recovery after a crash: clear a stale lock, retry failed operations."""
@@ -389,7 +390,7 @@ def reset(settings: dict[str, Any], clear_locks: bool, retry_failed: bool, fmt: 
         done = clear_job(ctx)
         click.echo("\n".join(done) if done else "No lock to clear.", err=fmt == "json")
     if retry_failed:
-        finish_run(retry_job(ctx), fmt)
+        finish_run(retry_job(ctx), fmt, settings, ctx)
 
 
 @cli.command()
@@ -399,12 +400,14 @@ def reset(settings: dict[str, Any], clear_locks: bool, retry_failed: bool, fmt: 
 @click.option("--dry-run", is_flag=True, help="Show the plan only.")
 @click.option("--force", is_flag=True, help="Apply even beyond apply.max_change_ratio.")
 @format_option
+@metrics_options
 @leaf
 def restore(settings: dict[str, Any], as_of: datetime, dry_run: bool, force: bool, fmt: str) -> None:
     """Put mapped properties back to the values the mirror saw at an instant."""
     from reconcile.jobs.restore import restore as restore_job
 
-    finish_run(restore_job(context(settings), as_of, dry_run=dry_run, force=force), fmt)
+    ctx = context(settings)
+    finish_run(restore_job(ctx, as_of, dry_run=dry_run, force=force), fmt, settings, ctx)
 
 
 # -- schema, health, db, demo --------------------------------------------------------------------

@@ -18,61 +18,19 @@ from sqlalchemy import create_engine, text
 from reconcile.clock import Clock, FakeClock
 from reconcile.config import Config, config_from_dict
 from reconcile.jobs.context import Context
+from reconcile.jobs.demo import MAPPING as DEMO_MAPPING
 from reconcile.jobs.run import RunResult, execute, pull_step
 from reconcile.mirror.db import open_engine, upgrade
 from reconcile.sandbox import Sandbox
+from reconcile.sandbox.sample import SCHEMA as SAMPLE_SCHEMA
 
 PG_ADMIN = os.environ.get("RECONCILE_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 REPOS = ["acme/web", "acme/api"]
 START = datetime(2026, 1, 10, 12, 0, tzinfo=UTC)
 
-SCHEMA: dict[str, Any] = {
-    "Name": {"title": {}},
-    "GitHub URL": {"url": {}},
-    "Status": {
-        "select": {
-            "options": [{"name": n} for n in ("Backlog", "In Progress", "In Review", "Done", "Won't Do")]
-        }
-    },
-    "Type": {"select": {"options": [{"name": n} for n in ("Bug", "Chore", "Feature", "Task")]}},
-    "Priority": {"select": {"options": [{"name": n} for n in ("High", "Medium", "Low")]}},
-    "Repository": {"select": {}},
-    "Labels": {"multi_select": {}},
-    "Last Updated": {"date": {}},
-    "Notes": {"rich_text": {}},
-}
-
-MAPPING: dict[str, Any] = {
-    "key": "GitHub URL",
-    "properties": {
-        "Name": {"type": "title", "value": "{title}"},
-        "Status": {
-            "type": "select",
-            "rules": [
-                {"if": {"state": "closed", "state_reason": "not_planned"}, "then": "Won't Do"},
-                {"if": {"state": "closed"}, "then": "Done"},
-                {"if": {"kind": "pull_request"}, "then": "In Review"},
-                {"if": {"assigned": True}, "then": "In Progress"},
-                {"then": "Backlog"},
-            ],
-        },
-        "Type": {
-            "type": "select",
-            "labels": {"bug": "Bug", "chore": "Chore", "enhancement": "Feature"},
-            "default": "Task",
-            "policy": "create_only",
-        },
-        "Priority": {
-            "type": "select",
-            "labels": {"priority: high": "High", "priority: low": "Low"},
-            "default": "Medium",
-            "policy": "on_change",
-        },
-        "Repository": {"type": "select", "value": "{repo}"},
-        "Labels": {"type": "multi_select", "value": "{labels}"},
-        "Last Updated": {"type": "date", "value": "{updated_at}"},
-    },
-}
+SCHEMA: dict[str, Any] = SAMPLE_SCHEMA  # the demo's database
+MAPPING: dict[str, Any] = copy.deepcopy(DEMO_MAPPING)  # the demo's mapping, with Status owned by GitHub
+del MAPPING["properties"]["Status"]["policy"]
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -141,16 +141,7 @@ class NotionClient:
 
     def database(self) -> dict[str, Any]:
         """The database object; a 403/404 means the id is wrong or the database is not shared."""
-        try:
-            return self._call("GET", f"/v1/databases/{self.database_id}")
-        except (NotFound, Forbidden) as exc:
-            raise NotShared(
-                "notion",
-                f"cannot open database {self.database_id}: {exc.message}",
-                status=exc.status,
-                code=exc.code,
-                request_id=exc.request_id,
-            ) from None
+        return self._database_call("open", "GET", f"/v1/databases/{self.database_id}")
 
     def data_source_id(self) -> str:
         """The data source to use (2025-09-03): the configured one, else the database's only one."""
@@ -173,12 +164,12 @@ class NotionClient:
         return self.database().get("properties", {})
 
     def update_schema(self, properties: dict[str, Any]) -> dict[str, Any]:
-        path = (
-            f"/v1/data_sources/{self.data_source_id()}"
-            if self.data_sources
-            else f"/v1/databases/{self.database_id}"
-        )
-        return self._call("PATCH", path, json={"properties": properties})
+        return self._database_call("update", "PATCH", self._schema_path(), json={"properties": properties})
+
+    def _schema_path(self) -> str:
+        if self.data_sources:
+            return f"/v1/data_sources/{self.data_source_id()}"
+        return f"/v1/databases/{self.database_id}"
 
     # -- reading pages ------------------------------------------------------------------------
 
@@ -250,12 +241,16 @@ class NotionClient:
             body["start_cursor"] = answer["next_cursor"]
 
     def _post_query(self, body: dict[str, Any]) -> dict[str, Any]:
+        return self._database_call("query", "POST", self._query_path(), json=body)
+
+    def _database_call(self, verb: str, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        """A call on the database itself: Notion's 403/404 there means a wrong id or a database not shared."""
         try:
-            return self._call("POST", self._query_path(), json=body)
+            return self._call(method, path, **kwargs)
         except (NotFound, Forbidden) as exc:
             raise NotShared(
                 "notion",
-                f"cannot query database {self.database_id}: {exc.message}",
+                f"cannot {verb} database {self.database_id}: {exc.message}",
                 status=exc.status,
                 code=exc.code,
                 request_id=exc.request_id,
