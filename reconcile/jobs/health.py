@@ -22,7 +22,9 @@ def health(config_path: str | None, fixed_now: datetime | None = None) -> dict[s
         config = load_config(config_path)
         ctx = Context.build(config, fixed_now=fixed_now, migrate=False)
     except ReconcileError as exc:
-        return {"status": "error", "config": {"status": "error", "error": str(exc)}}
+        unknown = {"status": "unknown"}
+        parts = {part: dict(unknown) for part in ("notion", "github", "mirror", "schema", "last_run")}
+        return {"status": "error", "config": {"status": "error", "error": str(exc)}, **parts}
     report: dict[str, Any] = {"config": {"status": "ok"}}
     report["notion"] = _probe(lambda: _notion(ctx))
     report["github"] = _probe(lambda: _github(ctx))

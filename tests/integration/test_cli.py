@@ -188,3 +188,13 @@ def test_db_upgrade_needs_only_the_mirror_url(tmp_path: Path) -> None:
     done = cli("db", "upgrade", cwd=tmp_path, env={"HERE": str(tmp_path)})  # tokens need not be set for this
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "m.db").exists()
+
+
+def test_health_with_a_broken_config_still_answers_in_its_shape(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text("version: 1\ngithub: {repos: [acme/web]}\n")
+    done = cli("health", "--format", "json", "-c", str(path))
+    report = json.loads(done.stdout)
+    assert done.returncode == 1
+    assert report["status"] == "error" and "notion" in report["config"]["error"]
+    assert {report[part]["status"] for part in ("notion", "github", "mirror", "last_run")} == {"unknown"}
