@@ -9,10 +9,11 @@ import types
 import typing
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -44,12 +45,21 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
+def _http_url(url: str) -> str:
+    if not re.match(r"^https?://[^/\s]+", url):
+        raise ValueError(f"{url!r} is not an http(s) URL")
+    return url.rstrip("/")
+
+
+HttpUrl = Annotated[str, AfterValidator(_http_url)]
+
+
 class GitHubConfig(Strict):
-    api_url: str = "https://api.github.com"
+    api_url: HttpUrl = "https://api.github.com"
     token: SecretStr | None = None
     repos: list[str] = Field(min_length=1)
     include: list[Literal["issues", "pull_requests"]] = ["issues", "pull_requests"]
-    lookback_minutes: float = Field(5, ge=0)
+    lookback_minutes: float = Field(5, ge=2)  # CONTRACT §1: overlap by at least two minutes
     timeout_seconds: float = Field(30, gt=0)
 
     @property
@@ -67,7 +77,7 @@ class GitHubConfig(Strict):
 
 
 class NotionConfig(Strict):
-    api_url: str = "https://api.notion.com"
+    api_url: HttpUrl = "https://api.notion.com"
     token: SecretStr | None = None
     database_id: str
     version: Literal["2022-06-28", "2025-09-03"] = "2022-06-28"

@@ -24,11 +24,15 @@ def redact(text: str) -> str:
     return text
 
 
-class _Redacting(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = redact(record.getMessage())
-        record.args = None
-        return True
+class Redacting(logging.Formatter):
+    """Any formatter's output with every known secret replaced: message, traceback and all."""
+
+    def __init__(self, inner: logging.Formatter) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(self.inner.format(record))
 
 
 class JsonFormatter(logging.Formatter):
@@ -42,7 +46,9 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
         }
         entry.update({key: value for key, value in vars(record).items() if key not in _STANDARD})
-        return redact(json.dumps(entry, default=str))
+        if record.exc_info:
+            entry["traceback"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str)
 
 
 def setup(level: str = "info", fmt: str = "text", file: str | None = None) -> None:
@@ -51,17 +57,17 @@ def setup(level: str = "info", fmt: str = "text", file: str | None = None) -> No
     for handler in list(root.handlers):
         root.removeHandler(handler)
         handler.close()
-    formatter: logging.Formatter = (
+    inner = (
         JsonFormatter()
         if fmt == "json"
         else logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S")
     )
+    formatter = Redacting(inner)
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if file:
         handlers.append(logging.FileHandler(file, encoding="utf-8"))
     for handler in handlers:
         handler.setFormatter(formatter)
-        handler.addFilter(_Redacting())
         root.addHandler(handler)
     root.setLevel(level.upper())
     root.propagate = False

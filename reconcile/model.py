@@ -230,6 +230,13 @@ def jsonable(value: Value) -> Any:
     return value
 
 
+def from_json(value: Any) -> Value:
+    """A value read back from JSON: lists become tuples again (the inverse of `jsonable`)."""
+    if isinstance(value, list):
+        return tuple(value)
+    return value
+
+
 def iso(moment: datetime | None) -> str | None:
     """An aware datetime as `YYYY-MM-DDTHH:MM:SSZ` (milliseconds kept when present)."""
     if moment is None:

@@ -9,17 +9,6 @@ from typing import Any
 
 from reconcile.model import Prop, Value, iso, parse_instant
 
-MAPPABLE_TYPES = (
-    "title",
-    "rich_text",
-    "select",
-    "status",
-    "multi_select",
-    "url",
-    "number",
-    "date",
-    "checkbox",
-)
 TEXT_TYPES = ("title", "rich_text")
 
 # Notion's request limits (api-notes/notion.md §2).
@@ -108,11 +97,11 @@ def _date(value: Any) -> str | None:
     if isinstance(value, date):
         return value.isoformat()
     text = str(value).strip()
-    if len(text) == 10:  # a date without a time stays a date
-        return date.fromisoformat(text).isoformat()
     try:
+        if len(text) == 10:  # a date without a time stays a date
+            return date.fromisoformat(text).isoformat()
         return iso(parse_instant(text))
-    except ValueError:
+    except ValueError:  # not a date (a milestone called "Sprint 12a", say): no value
         return None
 
 

@@ -134,6 +134,7 @@ def upgrade() -> None:
         "runs",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("command", sa.String(length=40), nullable=False),
+        sa.Column("dry_run", sa.Boolean(), nullable=False),
         sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),

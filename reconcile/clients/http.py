@@ -179,6 +179,8 @@ class Transport:
             )
             self.clock.sleep(delay)
             return None
+        except requests.RequestException as exc:  # a URL requests refuses, a broken body: no retry helps
+            raise Unavailable(self.rules.api, f"{method} {_path(url)}: {type(exc).__name__}: {exc}") from None
         self.observe(self.rules.api, method, response.status_code)
         return response
 

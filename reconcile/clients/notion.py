@@ -272,11 +272,20 @@ class NotionClient:
         return found
 
     def get_page(self, page_id: str) -> dict[str, Any] | None:
-        """The page (trashed ones too), or None when Notion no longer has it."""
+        """The page (trashed ones too), or None when it is gone or no longer in this database."""
         try:
-            return self._call("GET", f"/v1/pages/{page_id}")
+            page = self._call("GET", f"/v1/pages/{page_id}")
         except NotFound:
             return None
+        return page if self._ours(page.get("parent") or {}) else None
+
+    def _ours(self, parent: dict[str, Any]) -> bool:
+        """Whether a page's parent is this database (a person may have moved the page elsewhere)."""
+        if parent.get("database_id"):
+            return _same_id(parent["database_id"], self.database_id)
+        if parent.get("data_source_id") and self.data_sources:
+            return _same_id(parent["data_source_id"], self.data_source_id())
+        return False
 
     # -- writing pages ------------------------------------------------------------------------
 
@@ -294,7 +303,7 @@ class NotionClient:
         body = {"parent": parent, "properties": properties}
         for attempt in range(1, CREATE_ATTEMPTS + 1):
             try:
-                return self._call("POST", "/v1/pages", json=body, idempotent=False)
+                return self._database_call("add a page to", "POST", "/v1/pages", json=body, idempotent=False)
             except AmbiguousWrite as exc:
                 log.warning("create of %s is ambiguous (%s); looking the key up", key, exc.message)
                 existing = self.find_by_key(key_property, [key])
@@ -321,6 +330,11 @@ class NotionClient:
         response = self.transport.request(method, path, **kwargs)
         self.last_date = _server_date(response) or self.clock.now()
         return json_body(response)
+
+
+def _same_id(a: str, b: str) -> bool:
+    """Notion ids compare without their dashes."""
+    return a.replace("-", "").lower() == b.replace("-", "").lower()
 
 
 def _incomplete(answer: dict[str, Any]) -> bool:

@@ -5,8 +5,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
+from sqlalchemy.orm import Session
+
+from reconcile import planner
 from reconcile.clients.errors import (
     AmbiguousWrite,
     ApiError,
@@ -18,12 +22,11 @@ from reconcile.clients.errors import (
     Unavailable,
 )
 from reconcile.clients.notion import page_from_api
+from reconcile.config import Config
 from reconcile.errors import PlanRefused
 from reconcile.jobs.context import Context
-from reconcile.mapping import expected
 from reconcile.mirror import journal, store
 from reconcile.model import NotionPage, Operation, Plan
-from reconcile.planner import change_ratio_refusal, initial_changes
 from reconcile.values import encode, normalise
 
 log = logging.getLogger("reconcile.apply")
@@ -65,7 +68,7 @@ class ApplyResult:
 
 
 def check_change_ratio(plan: Plan, max_ratio: float, force: bool) -> None:
-    refusal = change_ratio_refusal(plan, max_ratio)
+    refusal = planner.change_ratio_refusal(plan, max_ratio)
     if refusal and not force:
         raise PlanRefused(f"refused: {refusal}")
     if refusal:
@@ -79,13 +82,19 @@ def apply_plan(
     *,
     force: bool = False,
     should_stop: Callable[[], bool] = lambda: False,
+    result: ApplyResult | None = None,
 ) -> ApplyResult:
-    """Remember the plan's adoptions, then perform its writes (up to max_writes_per_run) in batches."""
+    """Remember the plan's adoptions, then perform its writes (up to max_writes_per_run) in batches.
+
+    Outcomes accumulate in `result` as they happen, so a caller that passes one in still has them
+    when a write ends the run early (a revoked token, say).
+    """
     check_change_ratio(plan, ctx.config.apply.max_change_ratio, force)
     remember(ctx, plan)
     writes = list(plan.writes)
     limit = ctx.config.apply.max_writes_per_run
-    result = ApplyResult(deferred=max(0, len(writes) - limit))
+    result = result if result is not None else ApplyResult()
+    result.deferred += max(0, len(writes) - limit)
     if result.deferred:
         log.warning(
             "%d writes deferred to the next run (apply.max_writes_per_run = %d)", result.deferred, limit
@@ -115,8 +124,6 @@ class _Applier:
     ) -> None:
         self.ctx, self.run_id, self.result, self.should_stop = ctx, run_id, result, should_stop
         self.outages = 0
-        with ctx.session() as session:
-            self.pages = store.load_pages(session, ctx.config.notion.database_id)
 
     def run(self, operations: Sequence[Operation]) -> None:
         size = self.ctx.config.apply.batch_size
@@ -162,7 +169,10 @@ class _Applier:
             self._fail(op, op_id, "failed", "the run stopped: Notion refused the token or the database")
             raise
         except (PageArchived, NotFound) as exc:
-            self._deleted_under(op, op_id, exc)
+            if _makes_a_page(op):  # the answer is about the database, not a page we know
+                self._fail(op, op_id, "failed", str(exc))
+            else:
+                self._deleted_under(op, op_id, exc)
             return
         except AmbiguousWrite as exc:
             self._fail(op, op_id, "ambiguous", str(exc))
@@ -179,7 +189,7 @@ class _Applier:
         properties = self._encode(op)
         if op.action == "archive":
             return notion.update_page(str(op.page_id), in_trash=True)
-        if op.action in ("create", "recreate") and not op.restore:
+        if _makes_a_page(op):
             return notion.create_page(properties, self.ctx.config.mapping.key, str(op.key))
         if op.restore:
             restored = notion.update_page(str(op.page_id), in_trash=False)
@@ -188,13 +198,16 @@ class _Applier:
         return notion.update_page(str(op.page_id), properties)
 
     def _encode(self, op: Operation) -> dict[str, Any]:
-        page = self.pages.get(op.page_id or "")
-        return {name: encode(self._type(name, page), change.after) for name, change in op.changes.items()}
+        changes = op.changes.items()
+        return {name: encode(self._type(name, op.page_id), change.after) for name, change in changes}
 
-    def _type(self, name: str, page: NotionPage | None) -> str:
+    def _type(self, name: str, page_id: str | None) -> str:
+        """The property's type: from the config, else (a stale status property it does not map) the page."""
         known = self.ctx.config.property_type(name)
         if known:
             return known
+        with self.ctx.session() as session:
+            page = store.find_page(session, page_id) if page_id else None
         prop = page.properties.get(name) if page else None
         return prop.type if prop else "rich_text"
 
@@ -204,25 +217,10 @@ class _Applier:
         now = self.ctx.clock.now()
         with self.ctx.session() as session:
             journal.mark(session, op_id, "applied", now, result_page_id=page.id)
-            store.save_pages(session, self.ctx.config.notion.database_id, [page], now)
-            if op.item_id is not None and op.action in ("create", "recreate"):
-                store.link(session, op.item_id, page.id, now)
-            if op.action in ("create", "recreate", "update"):
-                store.record_applied(session, page.id, self._written(op), now)
-        self.pages[page.id] = page
+            record_write(self.ctx.config, session, op, page, now)
         self.result.applied += 1
         self.ctx.metrics.operation(op.action, "applied")
         log.info("%s %s", op.action, op.key or op.page_id)
-
-    def _written(self, op: Operation) -> dict[str, Any]:
-        """The mapped values this operation set; a new page also 'wrote' the empty ones it left out."""
-        mapped = self.ctx.config.mapping.properties
-        values = {name: change.after for name, change in op.changes.items() if name in mapped}
-        if op.action in ("create", "recreate") and not op.restore:
-            values.update(
-                {name: normalise(spec.type, None) for name, spec in mapped.items() if name not in values}
-            )
-        return values
 
     def _fail(self, op: Operation, op_id: int, state: str, error: str) -> None:
         with self.ctx.session() as session:
@@ -242,7 +240,7 @@ class _Applier:
         if op.action == "archive":  # it is already where archive would put it
             self._settle_archived(op, op_id)
             return
-        replacement = self._replacement(op, gone)
+        replacement = self._replacement(op)
         where = "no longer exists" if gone else "is in the trash"
         if replacement is None and (op.item_id is None or self.ctx.config.apply.on_deleted_page == "ignore"):
             # nothing is owed to a page the config (or a person, for a page made by hand) let go of
@@ -258,35 +256,13 @@ class _Applier:
             (new_id,) = journal.record(session, self.run_id, [replacement], self.ctx.clock.now())
         self.perform(replacement, new_id)
 
-    def _replacement(self, op: Operation, gone: bool) -> Operation | None:
-        mode = self.ctx.config.apply.on_deleted_page
-        if op.item_id is None or mode == "ignore" or op.action == "recreate":
+    def _replacement(self, op: Operation) -> Operation | None:
+        """What the planner says now for the item whose page this write found deleted (None: nothing)."""
+        if op.item_id is None or op.action == "recreate":
             return None
-        with self.ctx.session() as session:
-            item = store.find_item_by_id(session, op.item_id)
-        if item is None:
-            return None
-        props = expected(self.ctx.config.mapping, item)
-        if mode == "restore" and not gone:
-            return Operation(  # the same corrections, once the page is out of the trash
-                "recreate",
-                item.url,
-                op.page_id,
-                dict(op.changes),
-                "page was in the trash; restoring it",
-                item.ref(),
-                item.id,
-                restore=True,
-            )
-        return Operation(
-            "recreate",
-            item.url,
-            op.page_id,
-            initial_changes(props),
-            "page was deleted; making a new one",
-            item.ref(),
-            item.id,
-        )
+        scope = planner.Scope(item_ids={op.item_id})
+        fresh = planner.plan(self.ctx.config, self.ctx.mirror_state(), self.ctx.now(), scope)
+        return next((new for new in fresh.operations if new.action == "recreate"), None)
 
     def _skip(self, op: Operation, op_id: int, reason: str) -> None:
         with self.ctx.session() as session:
@@ -300,3 +276,28 @@ class _Applier:
             journal.mark(session, op_id, "applied", self.ctx.clock.now(), result_page_id=op.page_id)
         self.result.applied += 1
         self.ctx.metrics.operation(op.action, "applied")
+
+
+def _makes_a_page(op: Operation) -> bool:
+    """Creates, and recreates that make a new page (rather than take the old one out of the trash)."""
+    return op.action in ("create", "recreate") and not op.restore
+
+
+def record_write(config: Config, session: Session, op: Operation, page: NotionPage, at: datetime) -> None:
+    """What a write that happened leaves in the mirror: the page as Notion has it, its link, the values."""
+    store.save_pages(session, config.notion.database_id, [page], at)
+    if op.item_id is not None and op.action in ("create", "recreate"):
+        store.link(session, op.item_id, page.id, at)
+    if op.action in ("create", "recreate", "update"):
+        store.record_applied(session, page.id, _written(config, op), at)
+
+
+def _written(config: Config, op: Operation) -> dict[str, Any]:
+    """The mapped values an operation set; a new page also 'wrote' the empty ones it left out."""
+    mapped = config.mapping.properties
+    values = {name: change.after for name, change in op.changes.items() if name in mapped}
+    if _makes_a_page(op):
+        values.update(
+            {name: normalise(spec.type, None) for name, spec in mapped.items() if name not in values}
+        )
+    return values

@@ -16,7 +16,9 @@ from reconcile.clock import Clock, SystemClock
 from reconcile.config import Config
 from reconcile.logs import add_secrets
 from reconcile.metrics import Metrics
+from reconcile.mirror import store
 from reconcile.mirror.db import ensure_schema, open_engine
+from reconcile.planner import MirrorState
 
 
 @dataclass
@@ -63,6 +65,18 @@ class Context:
         """A session whose work is committed on success and rolled back on error."""
         with Session(self.engine, expire_on_commit=False) as session, session.begin():
             yield session
+
+    def mirror_state(self) -> MirrorState:
+        """Everything the planner needs, read from the mirror in one transaction."""
+        github = self.config.github
+        with self.session() as session:
+            return MirrorState(
+                items=[item for item in store.load_items(session, github.repos) if item.kind in github.kinds],
+                pages=store.load_pages(session, self.config.notion.database_id),
+                links=store.load_links(session),
+                last_applied=store.load_last_applied(session),
+                gone=store.load_gone(session),
+            )
 
     def close(self) -> None:
         self.engine.dispose()

@@ -135,22 +135,37 @@ def _save_items(ctx: Context, items: list[GitHubItem], now: datetime) -> int:
         return store.save_items(session, items, now)
 
 
+@dataclass(frozen=True)
+class Verdict:
+    """What GitHub says of one item asked for by number."""
+
+    item: GitHubItem | None  # as it is now, wherever it lives
+    gone: str | None = None  # why the job must take it for gone: deleted, or moved out of its repos
+
+
+def ask_github(ctx: Context, repo: str, number: int) -> Verdict:
+    """Look one item up; a 301 is followed, a 404/410 or a move out of the configured repos is `gone`."""
+    found = ctx.github.lookup(repo, number)
+    if found.issue is None:
+        return Verdict(None, found.reason)
+    item = item_from_api(found.issue)
+    if item.repo not in ctx.config.github.repos:
+        return Verdict(item, f"transferred to {item.repo}, which is not configured")
+    return Verdict(item)
+
+
 def _confirm_missing(ctx: Context, repo: str, seen: set[int]) -> list[tuple[str, str]]:
     """After a complete listing: ask GitHub about each item of the repo that it no longer listed."""
     gone = []
     for url, number in sorted(_unlisted(ctx, repo, seen).items()):
-        found = ctx.github.lookup(repo, number)
-        if found.issue is None:
-            gone.append((url, found.reason))
-            continue
-        item = item_from_api(found.issue)
-        if item.id in seen:  # listed under another name: the repository was renamed, the item is here
-            continue
-        if item.repo not in ctx.config.github.repos:
-            gone.append((url, f"transferred to {item.repo}, which is not configured"))
-        else:  # still there, or moved between configured repos: keep it (with its new URL)
+        verdict = ask_github(ctx, repo, number)
+        if verdict.item is not None and verdict.item.id in seen:
+            continue  # listed under another name: the repository was renamed, the item is here
+        if verdict.gone is not None:
+            gone.append((url, verdict.gone))
+        elif verdict.item is not None:  # still there, or moved between configured repos: keep it
             with ctx.session() as session:
-                store.save_items(session, [item], ctx.clock.now())
+                store.save_items(session, [verdict.item], ctx.clock.now())
     return gone
 
 
@@ -159,12 +174,8 @@ def _unlisted(ctx: Context, repo: str, seen: set[int]) -> dict[str, int]:
     into the repo that no listed item carries (pages whose items the mirror never saw, after a loss)."""
     with ctx.session() as session:
         known = store.item_ids(session, repo)
-        keys = {
-            page.key
-            for page in store.load_pages(session, ctx.config.notion.database_id).values()
-            if page.key and page.alive
-        }
-        settled = set(store.load_gone(session))
+        keys = store.live_keys(session, ctx.config.notion.database_id)
+        settled = store.gone_keys(session, repo)
     listed = {url for id_, (_, url) in known.items() if id_ in seen}
     unlisted = {url: number for id_, (number, url) in known.items() if id_ not in seen}
     for key in keys - listed - set(unlisted) - settled:

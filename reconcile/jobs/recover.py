@@ -5,7 +5,7 @@
   found is adopted (linked, its values recorded as written), so it is never created twice.
 - sent or ambiguous update/archive/stale: abandoned; the fresh plan compares with Notion again
   (these writes set absolute values, so doing one twice is harmless).
-- failed: superseded; the fresh plan retries whatever is still needed.
+- failed or deferred: superseded; the fresh plan retries whatever is still needed.
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from reconcile.clients.notion import page_from_api
+from reconcile.jobs.apply import record_write
 from reconcile.jobs.context import Context
-from reconcile.mirror import journal, runs, store
+from reconcile.mirror import journal, runs
 from reconcile.mirror.tables import OperationRow
 
 log = logging.getLogger("reconcile.recover")
@@ -38,7 +39,7 @@ def recover(ctx: Context, run_id: int) -> Recovery:
     recovery = Recovery()
     with ctx.session() as session:
         recovery.crashed_runs = runs.mark_crashed(session, run_id)
-        journal.supersede_failed(session, run_id, ctx.clock.now())
+        journal.supersede_earlier(session, run_id, ctx.clock.now())
         rows = journal.unsettled(session, run_id)
     if not rows:
         return recovery
@@ -84,10 +85,4 @@ def _lookup(ctx: Context, keys: list[str]) -> dict[str, dict[str, Any]]:
 def _adopt(ctx: Context, session: Session, row: OperationRow, raw: dict[str, Any]) -> None:
     """The page the crashed run made: remember it as if the run had heard back."""
     page = page_from_api(raw, ctx.config.mapping.key)
-    now = ctx.clock.now()
-    store.save_pages(session, ctx.config.notion.database_id, [page], now)
-    if row.item_id is not None:
-        store.link(session, row.item_id, page.id, now)
-    mapped = ctx.config.mapping.properties
-    written = {name: data.get("to") for name, data in (row.changes or {}).items() if name in mapped}
-    store.record_applied(session, page.id, written, now)
+    record_write(ctx.config, session, journal.operation(row), page, ctx.clock.now())

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 
-from reconcile.clients.github import item_from_api, place_of
+from reconcile.clients.github import place_of
 from reconcile.clients.notion import page_from_api
 from reconcile.errors import ConfigError
 from reconcile.jobs.context import Context
-from reconcile.jobs.pull import PullResult
+from reconcile.jobs.pull import PullResult, ask_github
 from reconcile.jobs.run import RunResult, execute, make_plan
 from reconcile.mirror import store
 from reconcile.planner import Scope
@@ -49,7 +49,7 @@ def refresh(
             found, key = _fetch_page(ctx, page_id, pulled)
             page_ids.add(found)
             target = target or (place_of(key) if key else None)
-        if target is not None:
+        if target is not None and target[0] in ctx.config.github.repos:  # else: not this job's business
             item_id, url = _fetch_item(ctx, *target, pulled)
             if item_id is not None:
                 item_ids.add(item_id)
@@ -65,23 +65,17 @@ def refresh(
 
 def _fetch_item(ctx: Context, repo: str, number: int, pulled: PullResult) -> tuple[int | None, str]:
     """Ask GitHub for the item; store it, or record that it is gone. Returns its id and URL."""
-    found = ctx.github.lookup(repo, number)
+    verdict = ask_github(ctx, repo, number)
     now = ctx.clock.now()
     with ctx.session() as session:
         known = store.find_item(session, repo, number)
-        if found.issue is None:
+        if verdict.gone is not None or verdict.item is None:
             url = known.url if known else f"https://github.com/{repo}/issues/{number}"
-            store.mark_gone(session, url, repo, found.reason, now)
+            store.mark_gone(session, url, repo, verdict.gone or "gone", now)
             return (known.id if known else None), url
-        fetched = item_from_api(found.issue)
-        if fetched.repo not in ctx.config.github.repos:  # as a full pull would: moved out, so gone here
-            url = known.url if known else f"https://github.com/{repo}/issues/{number}"
-            reason = f"transferred to {fetched.repo}, which is not configured"
-            store.mark_gone(session, url, repo, reason, now)
-            return (known.id if known else None), url
-        store.save_items(session, [fetched], now)
+        store.save_items(session, [verdict.item], now)
     pulled.github += 1
-    return fetched.id, fetched.url
+    return verdict.item.id, verdict.item.url
 
 
 def _fetch_page(ctx: Context, page_id: str, pulled: PullResult) -> tuple[str, str | None]:

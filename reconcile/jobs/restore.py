@@ -6,9 +6,10 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from reconcile.jobs.context import Context
-from reconcile.jobs.run import RunResult, execute, mirror_state, pull_step
+from reconcile.jobs.run import RunResult, execute, pull_step
 from reconcile.mirror import store
 from reconcile.model import Change, NotionPage, Operation, Plan, Prop, iso
+from reconcile.planner import plan
 from reconcile.values import equal
 
 
@@ -19,18 +20,15 @@ def restore(ctx: Context, as_of: datetime, *, dry_run: bool = False, force: bool
 
 
 def _plan(ctx: Context, as_of: datetime) -> Plan:
-    state = mirror_state(ctx)
+    state = ctx.mirror_state()
     with ctx.session() as session:
         then = store.snapshot_values(session, as_of)
     names = [ctx.config.mapping.key, *ctx.config.mapping.properties]
     operations = restore_operations(state.pages, then, names, as_of)
-    owned = {page_id for page_id in state.links.values()}
+    linked = plan(ctx.config, state, ctx.now()).linked  # the same base as a fresh plan's change ratio
+    live = sum(1 for page in state.pages.values() if page.alive)
     return Plan(
-        ctx.now(),
-        ctx.config.notion.database_id,
-        tuple(operations),
-        len(state.pages) - len(operations),
-        linked=len(owned),
+        ctx.now(), ctx.config.notion.database_id, tuple(operations), live - len(operations), linked=linked
     )
 
 

@@ -13,10 +13,10 @@ from reconcile.jobs.apply import ApplyResult, apply_plan
 from reconcile.jobs.context import Context
 from reconcile.jobs.pull import PullResult, pull
 from reconcile.jobs.recover import Recovery, recover
-from reconcile.mirror import runs, store
+from reconcile.mirror import runs
 from reconcile.mirror.lock import Lease
 from reconcile.model import Plan
-from reconcile.planner import MirrorState, Scope, plan
+from reconcile.planner import Scope, plan
 
 log = logging.getLogger("reconcile.run")
 
@@ -55,24 +55,9 @@ class RunResult:
         return body
 
 
-def mirror_state(ctx: Context) -> MirrorState:
-    """Everything the planner needs, read from the mirror in one transaction."""
-    included = ctx.config.github.kinds
-    with ctx.session() as session:
-        return MirrorState(
-            items=[
-                item for item in store.load_items(session, ctx.config.github.repos) if item.kind in included
-            ],
-            pages=store.load_pages(session, ctx.config.notion.database_id),
-            links=store.load_links(session),
-            last_applied=store.load_last_applied(session),
-            gone=store.load_gone(session),
-        )
-
-
 def make_plan(ctx: Context, scope: Scope | None = None) -> Plan:
     """The plan for the mirror as it is now."""
-    return plan(ctx.config, mirror_state(ctx), ctx.now(), scope)
+    return plan(ctx.config, ctx.mirror_state(), ctx.now(), scope)
 
 
 def pull_step(*, full: bool = False, since: datetime | None = None, until: datetime | None = None) -> Prepare:
@@ -92,7 +77,7 @@ def execute(
     planner = planner or make_plan
     started = ctx.clock.monotonic()
     with ctx.session() as session:
-        run_id = runs.start(session, command, ctx.clock.now())
+        run_id = runs.start(session, command, ctx.clock.now(), dry_run=dry_run)
     result = RunResult(run_id, dry_run=dry_run)
     try:
         if dry_run:
@@ -105,6 +90,9 @@ def execute(
         result.status, result.error = "locked", str(exc)
     except ReconcileError as exc:
         result.status, result.error = "failed", str(exc)
+    except Exception as exc:  # a bug or an unforeseen failure: the run still ends recorded, with its JSON
+        log.debug("internal error", exc_info=True)
+        result.status, result.error = "failed", f"internal error: {type(exc).__name__}: {exc}"
     _finish(ctx, result, ctx.clock.monotonic() - started)
     return result
 
@@ -121,7 +109,9 @@ def _locked_run(
         result.recovery = recover(ctx, run_id)
         result.pulled = prepare(ctx)
         result.plan = planner(ctx)
-        result.applied = apply_plan(ctx, run_id, result.plan, force=force, should_stop=lambda: lease.lost)
+        apply_plan(
+            ctx, run_id, result.plan, force=force, should_stop=lambda: lease.lost, result=result.applied
+        )
 
 
 def _finish(ctx: Context, result: RunResult, seconds: float) -> None:

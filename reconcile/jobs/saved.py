@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -10,9 +11,9 @@ from typing import Any
 from reconcile.errors import PlanFileError
 from reconcile.jobs.apply import Skip
 from reconcile.jobs.context import Context
-from reconcile.jobs.run import RunResult, execute, mirror_state, pull_step
-from reconcile.model import ACTIONS, Change, ItemRef, NotionPage, Operation, Plan, parse_instant
-from reconcile.planner import MirrorState, pages_by_key
+from reconcile.jobs.run import RunResult, execute, pull_step
+from reconcile.model import ACTIONS, Change, ItemRef, NotionPage, Operation, Plan, from_json, parse_instant
+from reconcile.planner import MirrorState, pages_by_key, plan
 from reconcile.values import equal
 
 
@@ -29,16 +30,18 @@ def apply_saved(ctx: Context, path: str, *, force: bool = False) -> RunResult:
 
 def _revalidated(ctx: Context, saved: Plan, skipped: list[Skip]) -> Plan:
     """The saved operations that still hold against the freshly pulled mirror."""
-    state = mirror_state(ctx)
+    state = ctx.mirror_state()
+    live = pages_by_key(list(state.pages.values()))
     item_ids = {item.url: item.id for item in state.items}
     keep = []
     for op in saved.operations:
-        reason = stale_reason(op, state, ctx.config.property_type)
+        reason = stale_reason(op, state, live, ctx.config.property_type)
         if reason is None:
             keep.append(replace(op, item_id=item_ids.get(op.key or "")))
         else:
             skipped.append(Skip(op.key, op.page_id, reason))
-    return Plan(saved.generated_at, saved.database_id, tuple(keep), saved.unchanged, linked=len(state.links))
+    linked = plan(ctx.config, state, ctx.now()).linked  # the same base as a fresh plan's change ratio
+    return Plan(saved.generated_at, saved.database_id, tuple(keep), saved.unchanged, linked=linked)
 
 
 def load_plan_file(path: Path, database_id: str) -> Plan:
@@ -64,7 +67,7 @@ def _operation(entry: dict[str, Any]) -> Operation:
         raise ValueError(f"unknown action {entry['action']!r}")
     github = entry.get("github")
     changes = {
-        name: Change(_value(c.get("from")), _value(c.get("to"))) for name, c in entry["changes"].items()
+        name: Change(from_json(c.get("from")), from_json(c.get("to"))) for name, c in entry["changes"].items()
     }
     return Operation(
         entry["action"],
@@ -77,24 +80,25 @@ def _operation(entry: dict[str, Any]) -> Operation:
     )
 
 
-def _value(value: Any) -> Any:
-    return tuple(value) if isinstance(value, list) else value
-
-
-def stale_reason(op: Operation, state: MirrorState, type_of: Any) -> str | None:
-    """Why a saved operation no longer holds (its page changed since planning), or None."""
-    if op.action == "create" or (op.action == "recreate" and not op.restore):
-        live = pages_by_key(list(state.pages.values())).get(op.key or "")
-        if live is not None and live.id != op.page_id:
-            return f"a page for this item exists now ({live.id})"
-        return None
+def stale_reason(
+    op: Operation, state: MirrorState, live: Mapping[str, NotionPage], type_of: Callable[[str], str | None]
+) -> str | None:
+    """Why a saved operation no longer holds (the pages changed since planning), or None."""
+    if op.action in ("create", "recreate") and not op.restore:
+        found = live.get(op.key or "")
+        return f"a live page for this item exists now ({found.id})" if found else None
     page = state.pages.get(op.page_id or "")
-    if page is None or not page.alive:
+    if op.restore:
+        if page is None or page.gone:
+            return "the page is gone for good; the next run makes a new one"
+        if page.alive:
+            return "the page is out of the trash already"
+    elif page is None or not page.alive:
         return "the page is in the trash or gone"
     return _moved(op, page, type_of)
 
 
-def _moved(op: Operation, page: NotionPage, type_of: Any) -> str | None:
+def _moved(op: Operation, page: NotionPage, type_of: Callable[[str], str | None]) -> str | None:
     for name, change in op.changes.items():
         prop = page.properties.get(name)
         kind = type_of(name) or (prop.type if prop else "rich_text")

@@ -10,6 +10,7 @@ from typing import Any
 from reconcile.clients.errors import ApiError
 from reconcile.config import Config
 from reconcile.jobs.context import Context
+from reconcile.mirror.lock import Lease
 from reconcile.report import dumps
 from reconcile.values import option_name
 
@@ -125,6 +126,12 @@ def check(ctx: Context) -> SchemaResult:
 
 
 def fix(ctx: Context) -> SchemaResult:
+    """Add what is missing, holding the job's lock like every command that writes to Notion."""
+    with Lease(ctx.engine, ctx.clock):
+        return _fix(ctx)
+
+
+def _fix(ctx: Context) -> SchemaResult:
     schema = ctx.notion.schema()
     problems = compare(ctx.config, schema)
     patch, unfixable = patch_for(ctx.config, schema, problems)

@@ -91,7 +91,7 @@ def _safe(url: str) -> str:
     """The URL with any password hidden."""
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         return "<unparsable URL>"
 
 

@@ -15,7 +15,7 @@ from reconcile.model import Change, ItemRef, Operation
 # States: pending (stored, not sent) -> sent (on its way) -> applied | failed | ambiguous.
 # Others: deferred (over max_writes_per_run), skipped (a saved plan's page changed), and for
 # operations a later run settled: resolved (found done in Notion), abandoned (planned afresh),
-# superseded (a failure the next plan covers), retried (reset --retry-failed did it again).
+# superseded (a failure or deferral the next plan covers), retried (reset --retry-failed did it again).
 UNSETTLED = ("pending", "sent", "ambiguous")
 
 
@@ -74,11 +74,11 @@ def unsettled(session: Session, before_run: int) -> list[OperationRow]:
     return list(session.scalars(query.order_by(OperationRow.id)))
 
 
-def supersede_failed(session: Session, before_run: int, at: datetime) -> int:
-    """Failures of earlier runs: the fresh plan redoes whatever is still needed."""
+def supersede_earlier(session: Session, before_run: int, at: datetime) -> int:
+    """Earlier runs' failed and deferred operations: the fresh plan redoes whatever is still needed."""
     done = session.execute(
         update(OperationRow)
-        .where(OperationRow.state == "failed", OperationRow.run_id < before_run)
+        .where(OperationRow.state.in_(("failed", "deferred")), OperationRow.run_id < before_run)
         .values(state="superseded", updated_at=at)
     )
     return int(done.rowcount or 0)  # type: ignore[attr-defined]

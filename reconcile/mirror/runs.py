@@ -13,8 +13,15 @@ from sqlalchemy.orm import Session
 from reconcile.mirror.tables import RunRow
 
 
-def start(session: Session, command: str, at: datetime) -> int:
-    row = RunRow(command=command, status="running", started_at=at, host=socket.gethostname(), pid=os.getpid())
+def start(session: Session, command: str, at: datetime, *, dry_run: bool = False) -> int:
+    row = RunRow(
+        command=command,
+        dry_run=dry_run,
+        status="running",
+        started_at=at,
+        host=socket.gethostname(),
+        pid=os.getpid(),
+    )
     session.add(row)
     session.flush()
     return row.id
@@ -46,5 +53,6 @@ def recent(session: Session, limit: int = 10) -> list[RunRow]:
 
 
 def last_success(session: Session) -> RunRow | None:
-    query = select(RunRow).where(RunRow.status == "ok").order_by(RunRow.id.desc()).limit(1)
+    query = select(RunRow).where(RunRow.status == "ok", RunRow.dry_run.is_(False)).order_by(RunRow.id.desc())
+    query = query.limit(1)
     return session.scalars(query).first()

@@ -20,7 +20,7 @@ from reconcile.mirror.tables import (
     NotionPageRow,
     SnapshotRow,
 )
-from reconcile.model import GitHubItem, NotionPage, Prop, Value, jsonable
+from reconcile.model import GitHubItem, NotionPage, Prop, Value, from_json, jsonable
 from reconcile.values import normalise
 
 CHUNK = 500  # rows per statement: well under SQLite's and PostgreSQL's parameter limits
@@ -130,6 +130,10 @@ def mark_gone(session: Session, key: str, repo: str, reason: str, at: datetime) 
     upsert(session, GoneItemRow, [{"key": key, "repo": repo, "reason": reason, "confirmed_at": at}], ["key"])
 
 
+def gone_keys(session: Session, repo: str) -> set[str]:
+    return set(session.scalars(select(GoneItemRow.key).where(GoneItemRow.repo == repo)))
+
+
 def load_gone(session: Session) -> dict[str, str]:
     return {row.key: row.reason for row in session.scalars(select(GoneItemRow))}
 
@@ -205,14 +209,24 @@ def _page(row: NotionPageRow) -> NotionPage:
 
 
 def _prop(data: dict[str, Any]) -> Prop:
-    value = data.get("value")
-    return Prop(data["type"], normalise(data["type"], value) if not isinstance(value, list) else tuple(value))
+    return Prop(data["type"], normalise(data["type"], from_json(data.get("value"))))
 
 
 def mark_page(session: Session, page_id: str, *, in_trash: bool, gone: bool = False) -> None:
     session.execute(
         update(NotionPageRow).where(NotionPageRow.id == page_id).values(in_trash=in_trash, gone=gone)
     )
+
+
+def live_keys(session: Session, database_id: str) -> set[str]:
+    """The keys the database's live pages carry."""
+    query = select(NotionPageRow.key).where(
+        NotionPageRow.database_id == database_id,
+        NotionPageRow.key.is_not(None),
+        NotionPageRow.in_trash.is_(False),
+        NotionPageRow.gone.is_(False),
+    )
+    return {key for key in session.scalars(query) if key}
 
 
 def page_ids(session: Session, database_id: str) -> list[str]:
@@ -232,9 +246,7 @@ def snapshot_values(session: Session, as_of: datetime) -> dict[tuple[str, str], 
         select(SnapshotRow).where(SnapshotRow.seen_at <= as_of).order_by(SnapshotRow.seen_at, SnapshotRow.id)
     )
     for row in session.scalars(query):
-        values[(row.page_id, row.property)] = Prop(
-            row.type, tuple(row.value) if isinstance(row.value, list) else row.value
-        )
+        values[(row.page_id, row.property)] = Prop(row.type, from_json(row.value))
     return values
 
 
@@ -253,10 +265,7 @@ def link(session: Session, item_id: int, page_id: str, at: datetime) -> None:
 
 def load_last_applied(session: Session) -> dict[tuple[str, str], Value]:
     rows = session.scalars(select(LastAppliedRow))
-    return {
-        (row.page_id, row.property): tuple(row.value) if isinstance(row.value, list) else row.value
-        for row in rows
-    }
+    return {(row.page_id, row.property): from_json(row.value) for row in rows}
 
 
 def record_applied(session: Session, page_id: str, values: dict[str, Value], at: datetime) -> None:

@@ -139,6 +139,7 @@ class RunRow(Base):
     __tablename__ = "runs"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     command: Mapped[str] = mapped_column(String(40))
+    dry_run: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[str] = mapped_column(String(20))  # running | ok | partial | failed | locked | crashed
     started_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
