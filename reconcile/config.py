@@ -219,7 +219,7 @@ def load_config(path: str | os.PathLike[str] | None = None, env: Mapping[str, st
     try:
         return Config.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(_describe(exc, raw, lines, source)) from None
+        raise ConfigError(_describe(exc, lines, source)) from None
 
 
 def mirror_url(path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None) -> str:
@@ -246,7 +246,7 @@ def config_from_dict(raw: dict[str, Any], env: Mapping[str, str] | None = None) 
     try:
         return Config.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(_describe(exc, raw, {}, Path("<config>"))) from None
+        raise ConfigError(_describe(exc, {}, Path("<config>"))) from None
 
 
 def _read(source: Path) -> str:
@@ -318,14 +318,12 @@ def _override(raw: dict[str, Any], env: Mapping[str, str]) -> None:
                 block[key] = env[variable]
 
 
-def _describe(
-    exc: ValidationError, raw: dict[str, Any], lines: dict[tuple[Any, ...], int], source: Path
-) -> str:
+def _describe(exc: ValidationError, lines: dict[tuple[Any, ...], int], source: Path) -> str:
     """One line per problem: file:line: key.path: what is wrong."""
     problems = []
     for error in exc.errors():
         path = tuple(part for part in error["loc"] if not _is_model_name(part))
-        message = _message(error, path, raw)
+        message = _message(error, path)
         named, colon, rest = message.partition(": ")
         if not path and colon and _KEY_PATH.fullmatch(named):
             # a check across sections names the key it is about first: point at that key's line
@@ -345,7 +343,7 @@ def _where(path: tuple[Any, ...], lines: dict[tuple[Any, ...], int], source: Pat
     return f"{source}:{line}: {dotted}" if line else f"{source}: {dotted}"
 
 
-def _message(error: Any, path: tuple[Any, ...], raw: dict[str, Any]) -> str:
+def _message(error: Any, path: tuple[Any, ...]) -> str:
     kind = error["type"]
     if kind == "extra_forbidden":
         return "unknown key" + _suggestion(path)

@@ -45,6 +45,11 @@ def check_template(template: str) -> None:
             raise ValueError(f"unknown field {{{name}}} in template; fields are {', '.join(FIELDS)}")
 
 
+def has_fields(text: str) -> bool:
+    """Whether a text names item fields (and so is a template, not a fixed value)."""
+    return any(match.group(1) is not None for match in _PLACEHOLDER.finditer(text))
+
+
 def render(template: str, item: GitHubItem) -> str:
     """Fill `{field}` placeholders (`{{` and `}}` are literal braces)."""
 

@@ -296,6 +296,8 @@ def render_run(result: RunLike, fmt: str) -> str:
     lines += [f"  skipped: {s.key or s.page_id}: {s.reason}" for s in applied.skipped]
     if applied.stopped:
         lines.append(f"  stopped early: {applied.stopped}; the rest waits for the next run")
+    if result.recovery is not None and result.recovery.settled:
+        lines.append(f"  {result.recovery.describe()}")
     if result.error:
         lines.append(f"  error: {result.error}")
     return "\n".join(lines)
@@ -313,5 +315,8 @@ class RunLike(Protocol):
 
     @property
     def pulled(self) -> Any: ...
+
+    @property
+    def recovery(self) -> Any: ...
 
     def as_json(self) -> dict[str, Any]: ...

@@ -33,6 +33,19 @@ class Recovery:
     resolved: list[str] = field(default_factory=list)  # keys of creates found done in Notion
     abandoned: int = 0
 
+    @property
+    def settled(self) -> bool:
+        return bool(self.crashed_runs or self.resolved or self.abandoned)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"crashed_runs": self.crashed_runs, "resolved": self.resolved, "abandoned": self.abandoned}
+
+    def describe(self) -> str:
+        return (
+            f"Recovered from an interrupted run: {len(self.resolved)} creates found done in Notion, "
+            f"{self.abandoned} operations planned afresh."
+        )
+
 
 def recover(ctx: Context, run_id: int) -> Recovery:
     """Settle earlier runs' unsettled operations (the caller holds the lock)."""

@@ -50,6 +50,8 @@ class RunResult:
         }
         if self.applied.skipped:
             body["skipped"] = [skip.as_json() for skip in self.applied.skipped]
+        if self.recovery and self.recovery.settled:
+            body["recovered"] = self.recovery.as_json()
         if self.error:
             body["error"] = self.error
         return body

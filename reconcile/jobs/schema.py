@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from reconcile.clients.errors import ApiError
 from reconcile.config import Config
 from reconcile.jobs.context import Context
+from reconcile.mapping import has_fields
 from reconcile.mirror.lock import Lease
 from reconcile.report import dumps
 from reconcile.values import option_name
@@ -17,7 +17,6 @@ from reconcile.values import option_name
 log = logging.getLogger("reconcile.schema")
 
 OPTION_TYPES = ("select", "multi_select", "status")
-_PLACEHOLDER = re.compile(r"\{[^{}]*\}")
 
 
 @dataclass
@@ -63,7 +62,7 @@ def _options(spec: Any, config: Config) -> list[str]:
     if spec.value and spec.value.strip() == "{repo}":
         values += config.github.repos
     flat = [part for value in values for part in (value if isinstance(value, list) else [value])]
-    return _unique([option_name(v) for v in flat if isinstance(v, str) and not _PLACEHOLDER.search(v)])
+    return _unique([option_name(v) for v in flat if isinstance(v, str) and not has_fields(v)])
 
 
 def _unique(names: list[Any]) -> list[str]:

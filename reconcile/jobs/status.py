@@ -6,7 +6,7 @@ from typing import Any
 
 from reconcile.jobs.context import Context
 from reconcile.jobs.run import RunResult, execute, make_plan, pull_step
-from reconcile.mirror import journal, lock, runs
+from reconcile.mirror import journal, lock, runs, store
 from reconcile.model import iso
 from reconcile.planner import Scope
 from reconcile.report import dumps
@@ -20,6 +20,7 @@ def status(ctx: Context) -> dict[str, Any]:
         recent = runs.recent(session, SHOWN_RUNS)
         counts = journal.count_by_state(session, ("pending", "sent", "ambiguous", "failed", "deferred"))
         failures = journal.failed(session)
+        cursors = store.cursors(session)
     holder = lock.current_holder(ctx.engine)
     return {
         "runs": [_run(row) for row in recent],
@@ -41,8 +42,13 @@ def status(ctx: Context) -> dict[str, Any]:
             "host": holder.host,
             "pid": holder.pid,
             "acquired_at": iso(holder.acquired_at),
+            "heartbeat_at": iso(holder.heartbeat_at),
             "expires_at": iso(holder.expires_at),
         },
+        "cursors": [
+            {"stream": row.stream, "since": iso(row.value), "last_full_pull": iso(row.full_at)}
+            for row in cursors
+        ],
     }
 
 
@@ -84,6 +90,10 @@ def render_status(report: dict[str, Any], fmt: str) -> str:
         for f in report["failed"]
     ]
     held = report["lock"]
+    lines += ["", "Cursors:"] + [
+        f"  {c['stream']}: since {c['since'] or '(start)'}; last full pull {c['last_full_pull'] or 'never'}"
+        for c in report["cursors"]
+    ]
     lines += [
         "",
         f"Lock: held by pid {held['pid']} on {held['host']} until {held['expires_at']}"

@@ -284,5 +284,9 @@ def get_cursor(session: Session, stream: str) -> CursorRow | None:
     return session.get(CursorRow, stream)
 
 
+def cursors(session: Session) -> list[CursorRow]:
+    return list(session.scalars(select(CursorRow).order_by(CursorRow.stream)))
+
+
 def set_cursor(session: Session, stream: str, at: datetime, **values: Any) -> None:
     upsert(session, CursorRow, [{"stream": stream, "updated_at": at, **values}], ["stream"])

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, delete, select, text
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool
 
 from reconcile.jobs.run import RunResult
 from reconcile.mirror.db import open_engine, upgrade
@@ -86,7 +87,7 @@ def test_a_lock_whose_lease_expired_without_a_heartbeat_is_taken_over(world: Wor
     put_lock(world, host="other-host", pid=4242, expires_in=-1)
     holder = None
     if world.mirror_url.startswith("postgresql"):  # a hung holder elsewhere: its session still holds the lock
-        holder = create_engine(world.mirror_url).connect()
+        holder = create_engine(world.mirror_url, poolclass=NullPool).connect()
         holder.execute(text("SELECT pg_advisory_lock(:key)"), {"key": advisory_key("reconcile")})
         holder.commit()
 
@@ -96,14 +97,14 @@ def test_a_lock_whose_lease_expired_without_a_heartbeat_is_taken_over(world: Wor
     assert len(world.pages()) == 1
     assert rows(world, LockRow) == []  # released at the end
     if holder is not None:
-        holder.invalidate()
+        holder.close()
 
 
 def test_a_postgresql_run_is_locked_out_while_another_session_holds_the_lock(world: World) -> None:
     if not world.mirror_url.startswith("postgresql"):
         pytest.skip("PostgreSQL only")
     put_lock(world, host=socket.gethostname(), pid=1, expires_in=60)  # pid 1 is alive
-    holder = create_engine(world.mirror_url).connect()
+    holder = create_engine(world.mirror_url, poolclass=NullPool).connect()  # closing ends the session
     holder.execute(text("SELECT pg_advisory_lock(:key)"), {"key": advisory_key("reconcile")})
     holder.commit()
     try:

@@ -158,3 +158,20 @@ def test_the_refresh_command(world: World, tmp_path: Path) -> None:
     elsewhere = cli("refresh", "--item", "acme/elsewhere#1", env=env)
     assert elsewhere.returncode == 1 and "acme/elsewhere is not one of github.repos" in elsewhere.stderr
     assert len(written_pages(world)) == 2
+
+
+def test_refresh_of_a_page_keyed_into_an_unconfigured_repo_declares_nothing_gone(world: World) -> None:
+    foreign = world.sandbox.notion.human_create(
+        world.database_id,
+        {
+            "Name": {"title": [{"text": {"content": "Elsewhere"}}]},
+            "GitHub URL": {"url": "https://github.com/other/repo/issues/1"},
+        },
+    )
+    ctx = world.context()
+    result = refresh(ctx, page_id=foreign["id"])
+    later = world.run(full=True, apply__on_orphan="archive")
+
+    assert result.status == "ok" and world.sandbox.count("github", path=r"^/repos/other/") == 0
+    assert later.plan is not None and later.plan.orphans == () and later.plan.writes == ()
+    assert world.sandbox.notion.page(foreign["id"])["in_trash"] is False

@@ -66,3 +66,38 @@ def test_a_plan_for_another_database_or_not_a_plan_is_refused(world: World, tmp_
         done = cli("apply", str(path), "-c", config)
         assert done.returncode == 1 and message in done.stderr
         assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_a_saved_recreate_is_skipped_once_a_person_restored_the_page(world: World, tmp_path: Path) -> None:
+    issue = world.issue(title="Back again")
+    world.run()
+    page = world.page_for(issue["html_url"])
+    world.sandbox.notion.trash_page(page["id"])
+    config = str(world.write_config(tmp_path / "config.yaml"))
+    plan_file = tmp_path / "plan.json"
+    assert cli("plan", "--full", "--out", str(plan_file), "-c", config).returncode == 0
+    assert json.loads(plan_file.read_text())["summary"]["recreate"] == 1
+    world.sandbox.notion.restore_page(page["id"])  # a person took it out of the trash meanwhile
+
+    applied = json.loads(cli("apply", str(plan_file), "--format", "json", "-c", config).stdout)
+
+    assert applied["applied"] == 0 and "live page for this item exists" in applied["skipped"][0]["reason"]
+    assert [p["id"] for p in world.pages()] == [page["id"]]  # no second page
+
+
+def test_a_saved_restore_takes_the_page_out_of_the_trash(world: World, tmp_path: Path) -> None:
+    world.overrides = {"apply__on_deleted_page": "restore"}
+    issue = world.issue(title="Restore me")
+    world.run()
+    page = world.page_for(issue["html_url"])
+    world.sandbox.notion.trash_page(page["id"])
+    config = str(world.write_config(tmp_path / "config.yaml"))
+    plan_file = tmp_path / "plan.json"
+    assert cli("plan", "--full", "--out", str(plan_file), "-c", config).returncode == 0
+    (op,) = json.loads(plan_file.read_text())["operations"]
+    assert op["action"] == "recreate" and op["restore"] is True
+
+    applied = json.loads(cli("apply", str(plan_file), "--format", "json", "-c", config).stdout)
+
+    assert applied["applied"] == 1, applied
+    assert [p["id"] for p in world.pages()] == [page["id"]]

@@ -13,8 +13,10 @@ from reconcile.config import config_from_dict
 from reconcile.mapping import expected
 from reconcile.model import GitHubItem, NotionPage, Prop
 from reconcile.planner import MirrorState, Scope, change_ratio_refusal, plan
+from reconcile.values import decode, encode
 from tests.conftest import MAPPING
 from tests.unit.test_mapping import item
+from tests.unit.test_values import as_notion_returns
 
 NOW = datetime(2026, 2, 1, tzinfo=UTC)
 
@@ -143,17 +145,28 @@ item_strategy = st.builds(
 
 @given(item_strategy)
 def test_an_unchanged_item_never_produces_a_write(it: GitHubItem) -> None:
+    """Created, written to Notion, read back as Notion returns it: the next plan has nothing to do."""
     created = plan(config(), state([it], []), NOW).operations[0]
-    page = NotionPage(
-        "p1",
-        {
-            name: Prop(config().property_type(name) or "", change.after)
-            for name, change in created.changes.items()
-        },
-        NOW,
-        NOW,
-        key=it.url,
-    )
+    kinds = {name: config().property_type(name) or "" for name in created.changes}
+    read_back = {
+        name: decode(as_notion_returns(kinds[name], encode(kinds[name], change.after)))
+        for name, change in created.changes.items()
+    }
+    page = NotionPage("p1", read_back, NOW, NOW, key=read_back["GitHub URL"].value)
     last = {("p1", name): change.after for name, change in created.changes.items()}
     again = plan(config(), state([it], [page], links={it.id: "p1"}, last_applied=last), NOW)
+    assert again.operations == () and again.drift == ()
+
+
+@given(item_strategy)
+def test_an_unchanged_item_adopted_without_a_mirror_never_produces_a_write(it: GitHubItem) -> None:
+    """A page found by its key, with no record of past writes: adopted, nothing written."""
+    created = plan(config(), state([it], []), NOW).operations[0]
+    kinds = {name: config().property_type(name) or "" for name in created.changes}
+    read_back = {
+        name: decode(as_notion_returns(kinds[name], encode(kinds[name], change.after)))
+        for name, change in created.changes.items()
+    }
+    page = NotionPage("p1", read_back, NOW, NOW, key=read_back["GitHub URL"].value)
+    again = plan(config(), state([it], [page]), NOW)
     assert again.operations == () and again.drift == ()

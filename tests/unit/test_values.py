@@ -20,7 +20,10 @@ def as_notion_returns(kind: str, written: dict[str, Any]) -> dict[str, Any]:
     elif kind == "multi_select":
         raw = [{"id": "x", "name": option["name"], "color": "default"} for option in raw]
     elif kind == "date" and raw:
-        raw = {"start": raw["start"].replace("Z", ".000+00:00"), "end": None, "time_zone": None}
+        start = raw["start"]
+        if start.endswith("Z"):  # Notion may answer an instant with milliseconds and an offset
+            start = start[:-1] + ("" if "." in start else ".000") + "+00:00"
+        raw = {"start": start, "end": None, "time_zone": None}
     return {"id": "p", "type": kind, kind: raw}
 
 
