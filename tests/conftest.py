@@ -55,6 +55,13 @@ def empty_tables(url: str) -> None:
     engine = create_engine(url)
     names = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
     with engine.begin() as connection:
+        # sessions left by earlier tests (pooled connections, advisory locks) must not reach into this one
+        connection.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
         connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY"))
     engine.dispose()
 
