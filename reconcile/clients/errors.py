@@ -75,6 +75,10 @@ class InvalidRequest(ApiError):
     """400: the API refused the request as written (Notion's validation_error and friends)."""
 
 
+class Conflict(ApiError):
+    """409: Notion could not complete a write because the data changed under it; re-read, then retry."""
+
+
 class PageArchived(InvalidRequest):
     """A write hit a page that is in the trash."""
 

@@ -16,6 +16,7 @@ from reconcile.clients.errors import (
     AmbiguousWrite,
     ApiError,
     AuthError,
+    Conflict,
     Forbidden,
     InvalidRequest,
     NotFound,
@@ -35,6 +36,7 @@ log = logging.getLogger("reconcile.notion")
 PAGE_SIZE = 100  # Notion's maximum
 QUERY_RESULT_LIMIT = 10_000  # one query stops there; longer scans are windowed by timestamp
 CREATE_ATTEMPTS = 3
+CONFLICT_ATTEMPTS = 4  # writes answered 409: re-read, then try again
 KEY_LOOKUP_CHUNK = 50  # keys per `or` filter when resolving many keys at once
 
 
@@ -53,9 +55,9 @@ class NotionRules:
         status = response.status_code
         if status in (429, 529):
             return retry_after(response) or self.retry.backoff(attempt, self.rng)
-        if status in (409, 500, 502, 503, 504):
+        if status in (500, 502, 503, 504) or (status == 409 and _reads(response.request)):
             return self.retry.backoff(attempt, self.rng)
-        return None
+        return None  # a 409 on a write goes back to the client, which re-reads before it tries again
 
     def error(self, response: requests.Response) -> ApiError:
         body = json_body(response)
@@ -66,6 +68,8 @@ class NotionRules:
             return AuthError("notion", message, **fields)
         if status in (429, 529):
             return RateLimited("notion", message, **fields)
+        if status == 409:
+            return Conflict("notion", message, **fields)
         if status == 404:
             return NotFound("notion", message, **fields)
         if status == 403:
@@ -75,6 +79,11 @@ class NotionRules:
         if 400 <= status < 500:
             return InvalidRequest("notion", message, **fields)
         return Unavailable("notion", message, **fields)
+
+
+def _reads(request: requests.PreparedRequest) -> bool:
+    """GETs and queries read: repeating one is all a 409 asks."""
+    return request.method == "GET" or str(request.path_url).split("?")[0].endswith("/query")
 
 
 def _request_id(response: requests.Response, body: dict[str, Any]) -> str | None:
@@ -109,6 +118,7 @@ class NotionClient:
         self.query_limit = query_limit
         retry = retry or Retry()
         rng = rng or random.Random()
+        self.retry, self.rng = retry, rng
         token = config.token.get_secret_value() if config.token else ""
         headers = {
             "Authorization": f"Bearer {token}",
@@ -304,12 +314,12 @@ class NotionClient:
         for attempt in range(1, CREATE_ATTEMPTS + 1):
             try:
                 return self._database_call("add a page to", "POST", "/v1/pages", json=body, idempotent=False)
-            except AmbiguousWrite as exc:
-                log.warning("create of %s is ambiguous (%s); looking the key up", key, exc.message)
+            except (AmbiguousWrite, Conflict) as exc:
+                log.warning("create of %s: %s; looking the key up", key, exc.message)
                 existing = self.find_by_key(key_property, [key])
                 if existing:
                     return existing[0]
-                if exc.timed_out or attempt == CREATE_ATTEMPTS:
+                if getattr(exc, "timed_out", False) or attempt == CREATE_ATTEMPTS:
                     raise
         raise AssertionError("unreachable")
 
@@ -322,7 +332,23 @@ class NotionClient:
             body["properties"] = properties
         if in_trash is not None:
             body["in_trash"] = in_trash
-        return self._call("PATCH", f"/v1/pages/{page_id}", json=body)
+        for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+            try:
+                return self._call("PATCH", f"/v1/pages/{page_id}", json=body)
+            except Conflict:
+                if attempt == CONFLICT_ATTEMPTS:
+                    raise
+                self._reread(page_id, bool(properties))
+                self.clock.sleep(self.retry.backoff(attempt, self.rng))
+        raise AssertionError("unreachable")
+
+    def _reread(self, page_id: str, editing: bool) -> None:
+        """After a 409: look at the page as it is now; a page gone or trashed meanwhile ends the retries."""
+        page = self.get_page(page_id)
+        if page is None:
+            raise NotFound("notion", f"page {page_id} is gone (re-read after a conflict)")
+        if editing and (page.get("in_trash") or page.get("archived")):
+            raise PageArchived("notion", f"page {page_id} is archived (re-read after a conflict)")
 
     # -- plumbing -----------------------------------------------------------------------------
 

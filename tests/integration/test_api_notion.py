@@ -461,3 +461,37 @@ def links(world: World) -> dict[int, str]:
             return store.load_links(session)
     finally:
         ctx.close()
+
+
+def test_a_conflict_on_a_write_is_retried_after_re_reading_the_page(world: World, clock: FakeClock) -> None:
+    issue = world.issue(title="Before")
+    world.run()
+    page_id = world.page_for(issue["html_url"])["id"]
+    clock.advance(120)
+    world.sandbox.github.update_issue("acme/web", issue["number"], title="After")
+    world.sandbox.faults.add(Fault(api="notion", kind="status", status=409, method="PATCH", times=2))
+    world.sandbox.reset_counts()
+
+    result = world.run()
+
+    assert result.status == "ok" and result.applied.applied == 1, result.error
+    calls = [
+        (r.method, r.status)
+        for r in world.sandbox.requests
+        if r.path.endswith(page_id.replace("-", "")) or r.path.endswith(page_id)
+    ]
+    assert calls == [("PATCH", 409), ("GET", 200), ("PATCH", 409), ("GET", 200), ("PATCH", 200)]
+
+
+def test_a_conflict_on_a_create_looks_the_key_up_before_trying_again(world: World) -> None:
+    issue = world.issue(title="Once")
+    world.sandbox.faults.add(
+        Fault(api="notion", kind="status", status=409, method="POST", path=PAGES, times=1)
+    )
+
+    result = world.run()
+
+    assert result.status == "ok", result.error
+    assert world.sandbox.count("notion", method="POST", path=PAGES) == 2
+    assert world.sandbox.count("notion", path=QUERY) == 2  # the pull, then the key lookup
+    assert len(world.pages_by_key()[issue["html_url"]]) == 1
