@@ -14,7 +14,7 @@ from typing import Any, NoReturn
 import click
 
 from reconcile import __version__
-from reconcile.config import Config, load_config
+from reconcile.config import load_config
 from reconcile.errors import ConfigError, ReconcileError
 from reconcile.jobs.context import Context
 from reconcile.jobs.run import RunResult
@@ -118,13 +118,9 @@ def cli(ctx: click.Context, **settings: Any) -> None:
 # -- helpers -------------------------------------------------------------------------------------
 
 
-def load(settings: dict[str, Any]) -> Config:
-    return load_config(settings.get("config"))
-
-
 def context(settings: dict[str, Any], *, migrate: bool = True) -> Context:
     """Config, mirror and clients for a command."""
-    return Context.build(load(settings), fixed_now=fixed_now(), migrate=migrate)
+    return Context.build(load_config(settings.get("config")), fixed_now=fixed_now(), migrate=migrate)
 
 
 def fixed_now() -> datetime | None:
@@ -184,6 +180,10 @@ def metrics_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
+force_option = click.option("--force", is_flag=True, help="Apply even beyond apply.max_change_ratio.")
+dry_run_option = click.option("--dry-run", is_flag=True, help="Stop after the plan; write nothing to Notion.")
+
+
 def format_option(command: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "--format", "fmt", type=FORMATS, default="text", show_default=True, help="Output format."
@@ -194,13 +194,13 @@ def format_option(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 @cli.command()
-@click.option("--dry-run", is_flag=True, help="Stop after the plan; write nothing to Notion.")
+@dry_run_option
 @click.option("--full", is_flag=True, help="Pull everything (detects deletions on both sides).")
 @click.option("--since", type=INSTANT, help="Pull from this instant (a backfill; cursors stay).")
 @click.option(
     "--detailed-exitcode", is_flag=True, help="With --dry-run: exit 2 when there are writes to make."
 )
-@click.option("--force", is_flag=True, help="Apply even beyond apply.max_change_ratio.")
+@force_option
 @format_option
 @metrics_options
 @leaf
@@ -254,14 +254,10 @@ def plan(
     settings: dict[str, Any], no_pull: bool, full: bool, out: str | None, detailed_exitcode: bool, fmt: str
 ) -> None:
     """Show what a run would do (pulls first unless --no-pull)."""
-    from reconcile.jobs.pull import pull as pull_job
-    from reconcile.jobs.run import make_plan
+    from reconcile.jobs.run import pulled_plan
     from reconcile.report import dumps, plan_json, render_plan
 
-    ctx = context(settings)
-    if not no_pull:
-        pull_job(ctx, full=full)
-    result = make_plan(ctx)
+    result = pulled_plan(context(settings), pull_first=not no_pull, full=full)
     if out:
         Path(out).write_text(dumps(plan_json(result)) + "\n", encoding="utf-8")
     emit(render_plan(result, fmt))
@@ -270,7 +266,7 @@ def plan(
 
 @cli.command()
 @click.argument("planfile", required=False, type=click.Path(exists=True, dir_okay=False))
-@click.option("--force", is_flag=True, help="Apply even beyond apply.max_change_ratio.")
+@force_option
 @format_option
 @metrics_options
 @leaf
@@ -296,8 +292,8 @@ def apply(
 @cli.command()
 @click.option("--since", type=INSTANT, required=True, help="Start of the window (ISO-8601).")
 @click.option("--until", type=INSTANT, help="End of the window (default: now).")
-@click.option("--dry-run", is_flag=True, help="Stop after the plan.")
-@click.option("--force", is_flag=True, help="Apply even beyond apply.max_change_ratio.")
+@dry_run_option
+@force_option
 @format_option
 @metrics_options
 @leaf
@@ -322,8 +318,8 @@ def backfill(
 @cli.command()
 @click.option("--item", "item", metavar="OWNER/REPO#N", help="The GitHub item to refresh.")
 @click.option("--page", "page", metavar="PAGE_ID", help="The Notion page to refresh.")
-@click.option("--dry-run", is_flag=True, help="Stop after the plan.")
-@click.option("--force", is_flag=True, help="Apply even beyond apply.max_change_ratio.")
+@dry_run_option
+@force_option
 @format_option
 @metrics_options
 @leaf
@@ -350,14 +346,11 @@ def refresh(
 @leaf
 def stale(settings: dict[str, Any], no_pull: bool, fmt: str) -> None:
     """List pages stuck in the stale status (stale.status) with no recent activity."""
-    from reconcile.jobs.pull import pull as pull_job
-    from reconcile.jobs.run import make_plan
+    from reconcile.jobs.run import pulled_plan
     from reconcile.report import render_stale
 
     ctx = context(settings)
-    if not no_pull:
-        pull_job(ctx)
-    result = make_plan(ctx)
+    result = pulled_plan(ctx, pull_first=not no_pull)
     emit(render_stale(result.stale, ctx.now(), fmt))
 
 
@@ -397,8 +390,8 @@ def reset(settings: dict[str, Any], clear_locks: bool, retry_failed: bool, fmt: 
 @click.option(
     "--as-of", "as_of", type=INSTANT, required=True, help="Put values back as the mirror saw them then."
 )
-@click.option("--dry-run", is_flag=True, help="Show the plan only.")
-@click.option("--force", is_flag=True, help="Apply even beyond apply.max_change_ratio.")
+@dry_run_option
+@force_option
 @format_option
 @metrics_options
 @leaf

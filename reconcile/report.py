@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from reconcile.model import Operation, Plan, StalePage, Value, iso
+
+if TYPE_CHECKING:  # the run's result is rendered here, built in jobs.run (which does not import this)
+    from reconcile.jobs.run import RunResult
 
 SYMBOLS = {"create": "+", "update": "~", "recreate": "±", "archive": "-", "stale": "!"}
 TEXT_WIDTH = 80
@@ -277,7 +280,7 @@ def stale_table(
 # -- run results ---------------------------------------------------------------------------------
 
 
-def render_run(result: RunLike, fmt: str) -> str:
+def render_run(result: RunResult, fmt: str) -> str:
     """A run's outcome: what it planned, what it did, what failed."""
     if fmt == "json":
         return dumps(result.as_json())
@@ -301,22 +304,3 @@ def render_run(result: RunLike, fmt: str) -> str:
     if result.error:
         lines.append(f"  error: {result.error}")
     return "\n".join(lines)
-
-
-class RunLike(Protocol):
-    run_id: int | None
-    status: str
-    plan: Plan | None
-    dry_run: bool
-    error: str | None
-
-    @property
-    def applied(self) -> Any: ...
-
-    @property
-    def pulled(self) -> Any: ...
-
-    @property
-    def recovery(self) -> Any: ...
-
-    def as_json(self) -> dict[str, Any]: ...

@@ -62,6 +62,13 @@ def make_plan(ctx: Context, scope: Scope | None = None) -> Plan:
     return plan(ctx.config, ctx.mirror_state(), ctx.now(), scope)
 
 
+def pulled_plan(ctx: Context, *, pull_first: bool = True, full: bool = False) -> Plan:
+    """Pull (unless told not to), then plan: what `plan` and `stale` show, writing nothing to Notion."""
+    if pull_first:
+        pull(ctx, full=full)
+    return make_plan(ctx)
+
+
 def pull_step(*, full: bool = False, since: datetime | None = None, until: datetime | None = None) -> Prepare:
     return lambda ctx: pull(ctx, full=full, since=since, until=until)
 

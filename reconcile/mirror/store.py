@@ -90,11 +90,6 @@ def find_item(session: Session, repo: str, number: int) -> GitHubItem | None:
     return _item(row) if row else None
 
 
-def find_item_by_id(session: Session, item_id: int) -> GitHubItem | None:
-    row = session.get(GitHubItemRow, item_id)
-    return _item(row) if row else None
-
-
 def item_ids(session: Session, repo: str) -> dict[int, tuple[int, str]]:
     """id -> (number, url) of a repo's items in the mirror."""
     query = select(GitHubItemRow.id, GitHubItemRow.number, GitHubItemRow.url).where(

@@ -143,13 +143,19 @@ def test_restore_makes_a_new_page_when_the_old_one_is_deleted_for_good(world: Wo
     assert world.run(full=True).plan.writes == ()  # type: ignore[union-attr]
 
 
-def test_restore_after_an_update_hits_the_trash(world: World) -> None:
-    world.overrides = {"apply__on_deleted_page": "restore"}
-    issue = world.issue(title="Ship it", assignees=["carol"])
+def trash_then_close(world: World, issue: dict[str, Any]) -> str:
+    """A person trashes the item's page, then the issue closes: the next run's update hits the trash."""
     page_id = linked_page(world, issue["html_url"])
     world.clock.advance(60)  # type: ignore[attr-defined]
     world.sandbox.notion.trash_page(page_id)
     world.sandbox.github.update_issue("acme/web", issue["number"], state="closed", state_reason="completed")
+    return page_id
+
+
+def test_restore_after_an_update_hits_the_trash(world: World) -> None:
+    world.overrides = {"apply__on_deleted_page": "restore"}
+    issue = world.issue(title="Ship it", assignees=["carol"])
+    page_id = trash_then_close(world, issue)
 
     result = world.run()
 
@@ -179,10 +185,7 @@ def test_ignore_leaves_a_trashed_page_alone(world: World) -> None:
 def test_ignore_skips_an_update_that_hits_a_trashed_page_without_failing_the_run(world: World) -> None:
     world.overrides = {"apply__on_deleted_page": "ignore"}
     issue = world.issue(title="Let it go", assignees=["dmitri"])
-    page_id = linked_page(world, issue["html_url"])
-    world.clock.advance(60)  # type: ignore[attr-defined]
-    world.sandbox.notion.trash_page(page_id)
-    world.sandbox.github.update_issue("acme/web", issue["number"], state="closed", state_reason="completed")
+    page_id = trash_then_close(world, issue)
 
     result = world.run()
 

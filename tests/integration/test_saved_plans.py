@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from tests.conftest import World, cli
 
@@ -68,14 +69,20 @@ def test_a_plan_for_another_database_or_not_a_plan_is_refused(world: World, tmp_
         assert len(done.stderr.strip().splitlines()) == 1
 
 
-def test_a_saved_recreate_is_skipped_once_a_person_restored_the_page(world: World, tmp_path: Path) -> None:
-    issue = world.issue(title="Back again")
+def plan_after_trashing(world: World, tmp_path: Path, title: str) -> tuple[dict[str, Any], str, Path]:
+    """An item's page made, then trashed by a person, then a full plan saved: (page, config, plan file)."""
+    issue = world.issue(title=title)
     world.run()
     page = world.page_for(issue["html_url"])
     world.sandbox.notion.trash_page(page["id"])
     config = str(world.write_config(tmp_path / "config.yaml"))
     plan_file = tmp_path / "plan.json"
     assert cli("plan", "--full", "--out", str(plan_file), "-c", config).returncode == 0
+    return page, config, plan_file
+
+
+def test_a_saved_recreate_is_skipped_once_a_person_restored_the_page(world: World, tmp_path: Path) -> None:
+    page, config, plan_file = plan_after_trashing(world, tmp_path, "Back again")
     assert json.loads(plan_file.read_text())["summary"]["recreate"] == 1
     world.sandbox.notion.restore_page(page["id"])  # a person took it out of the trash meanwhile
 
@@ -87,13 +94,7 @@ def test_a_saved_recreate_is_skipped_once_a_person_restored_the_page(world: Worl
 
 def test_a_saved_restore_takes_the_page_out_of_the_trash(world: World, tmp_path: Path) -> None:
     world.overrides = {"apply__on_deleted_page": "restore"}
-    issue = world.issue(title="Restore me")
-    world.run()
-    page = world.page_for(issue["html_url"])
-    world.sandbox.notion.trash_page(page["id"])
-    config = str(world.write_config(tmp_path / "config.yaml"))
-    plan_file = tmp_path / "plan.json"
-    assert cli("plan", "--full", "--out", str(plan_file), "-c", config).returncode == 0
+    page, config, plan_file = plan_after_trashing(world, tmp_path, "Restore me")
     (op,) = json.loads(plan_file.read_text())["operations"]
     assert op["action"] == "recreate" and op["restore"] is True
 

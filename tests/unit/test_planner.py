@@ -143,9 +143,8 @@ item_strategy = st.builds(
 )
 
 
-@given(item_strategy)
-def test_an_unchanged_item_never_produces_a_write(it: GitHubItem) -> None:
-    """Created, written to Notion, read back as Notion returns it: the next plan has nothing to do."""
+def written_and_read_back(it: GitHubItem) -> tuple[NotionPage, dict[tuple[str, str], Any]]:
+    """The page the job creates for the item, as Notion returns it, and the values the job wrote."""
     created = plan(config(), state([it], []), NOW).operations[0]
     kinds = {name: config().property_type(name) or "" for name in created.changes}
     read_back = {
@@ -153,7 +152,13 @@ def test_an_unchanged_item_never_produces_a_write(it: GitHubItem) -> None:
         for name, change in created.changes.items()
     }
     page = NotionPage("p1", read_back, NOW, NOW, key=read_back["GitHub URL"].value)
-    last = {("p1", name): change.after for name, change in created.changes.items()}
+    return page, {("p1", name): change.after for name, change in created.changes.items()}
+
+
+@given(item_strategy)
+def test_an_unchanged_item_never_produces_a_write(it: GitHubItem) -> None:
+    """Created, written to Notion, read back as Notion returns it: the next plan has nothing to do."""
+    page, last = written_and_read_back(it)
     again = plan(config(), state([it], [page], links={it.id: "p1"}, last_applied=last), NOW)
     assert again.operations == () and again.drift == ()
 
@@ -161,12 +166,6 @@ def test_an_unchanged_item_never_produces_a_write(it: GitHubItem) -> None:
 @given(item_strategy)
 def test_an_unchanged_item_adopted_without_a_mirror_never_produces_a_write(it: GitHubItem) -> None:
     """A page found by its key, with no record of past writes: adopted, nothing written."""
-    created = plan(config(), state([it], []), NOW).operations[0]
-    kinds = {name: config().property_type(name) or "" for name in created.changes}
-    read_back = {
-        name: decode(as_notion_returns(kinds[name], encode(kinds[name], change.after)))
-        for name, change in created.changes.items()
-    }
-    page = NotionPage("p1", read_back, NOW, NOW, key=read_back["GitHub URL"].value)
+    page, _ = written_and_read_back(it)
     again = plan(config(), state([it], [page]), NOW)
     assert again.operations == () and again.drift == ()
