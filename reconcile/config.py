@@ -8,6 +8,7 @@ import re
 import types
 import typing
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -15,6 +16,7 @@ import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     SecretStr,
@@ -53,6 +55,24 @@ def _http_url(url: str) -> str:
 
 HttpUrl = Annotated[str, AfterValidator(_http_url)]
 
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def parse_duration(value: Any) -> timedelta:
+    """`30s`, `15m`, `2h`, `1d`, or `0` (every run) as a timedelta (CONTRACT §10)."""
+    if isinstance(value, timedelta):
+        return value
+    if value == 0 or (isinstance(value, str) and value.strip() == "0"):
+        return timedelta(0)
+    match = _DURATION.match(value) if isinstance(value, str) else None
+    if match is None:
+        raise ValueError(f"{value!r} is not a duration (30s, 15m, 2h, 1d, or 0)")
+    return timedelta(**{_UNITS[match.group(2)]: float(match.group(1))})
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
 
 class GitHubConfig(Strict):
     api_url: HttpUrl = "https://api.github.com"
@@ -61,6 +81,7 @@ class GitHubConfig(Strict):
     include: list[Literal["issues", "pull_requests"]] = ["issues", "pull_requests"]
     lookback_minutes: float = Field(5, ge=2)  # CONTRACT §1: overlap by at least two minutes
     timeout_seconds: float = Field(30, gt=0)
+    resync_every: Duration = timedelta(days=1)  # a complete listing of each repository this often
 
     @property
     def kinds(self) -> set[str]:
@@ -85,10 +106,17 @@ class NotionConfig(Strict):
     requests_per_second: float = Field(3, gt=0)
     lookback_minutes: float = Field(5, ge=2)
     timeout_seconds: float = Field(60, gt=0)
+    sweep_every: Duration = timedelta(0)  # how often to look for linked pages that left the database
+    budget: str | None = None  # boards sharing one integration share its request budget under this name
 
 
 class MirrorConfig(Strict):
     url: str = "sqlite:///reconcile.db"
+    retention: Duration = timedelta(days=90)  # runs, journal and snapshots older than this are pruned
+
+
+class HealthConfig(Strict):
+    max_age: Duration = timedelta(hours=1)  # `health` fails when the last successful run is older
 
 
 class Condition(Strict):
@@ -163,6 +191,7 @@ class ApplyConfig(Strict):
     max_change_ratio: float = Field(0.5, gt=0, le=1)
     on_deleted_page: Literal["recreate", "restore", "ignore"] = "recreate"
     on_orphan: Literal["report", "archive"] = "report"
+    on_duplicate: Literal["report", "archive"] = "report"  # extra pages carrying one item's key
 
 
 class Config(Strict):
@@ -173,6 +202,7 @@ class Config(Strict):
     mapping: MappingConfig
     stale: StaleConfig = StaleConfig()
     apply: ApplyConfig = ApplyConfig()
+    health: HealthConfig = HealthConfig()
 
     @model_validator(mode="after")
     def _stale_fits_mapping(self) -> Config:

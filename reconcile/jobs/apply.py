@@ -100,7 +100,7 @@ def apply_plan(
             "%d writes deferred to the next run (apply.max_writes_per_run = %d)", result.deferred, limit
         )
         with ctx.session() as session:
-            journal.record(session, run_id, writes[limit:], ctx.clock.now(), state="deferred")
+            journal.record(session, ctx.board, run_id, writes[limit:], ctx.clock.now(), state="deferred")
     _Applier(ctx, run_id, result, should_stop).run(writes[:limit])
     return result
 
@@ -111,7 +111,7 @@ def remember(ctx: Context, plan: Plan) -> None:
     with ctx.session() as session:
         for adoption in plan.adoptions:
             if adoption.item_id is not None:
-                store.link(session, adoption.item_id, adoption.page_id, now)
+                store.link(session, ctx.board, adoption.item_id, adoption.page_id, now)
             if adoption.property is not None:
                 store.record_applied(session, adoption.page_id, {adoption.property: adoption.value}, now)
 
@@ -130,7 +130,7 @@ class _Applier:
         for start in range(0, len(operations), size):
             batch = operations[start : start + size]
             with self.ctx.session() as session:
-                ids = journal.record(session, self.run_id, batch, self.ctx.clock.now())
+                ids = journal.record(session, self.ctx.board, self.run_id, batch, self.ctx.clock.now())
             for index, (op, op_id) in enumerate(zip(batch, ids, strict=True)):
                 if self._stopping():
                     self._defer([*zip(batch[index:], ids[index:], strict=True)])
@@ -154,7 +154,9 @@ class _Applier:
     def _defer_rest(self, rest: Sequence[Operation]) -> None:
         if rest:
             with self.ctx.session() as session:
-                journal.record(session, self.run_id, rest, self.ctx.clock.now(), state="deferred")
+                journal.record(
+                    session, self.ctx.board, self.run_id, rest, self.ctx.clock.now(), state="deferred"
+                )
             self.result.deferred += len(rest)
 
     # -- one operation ------------------------------------------------------------------------
@@ -253,7 +255,9 @@ class _Applier:
             journal.mark(
                 session, op_id, "abandoned", self.ctx.clock.now(), error="page deleted; recreated instead"
             )
-            (new_id,) = journal.record(session, self.run_id, [replacement], self.ctx.clock.now())
+            (new_id,) = journal.record(
+                session, self.ctx.board, self.run_id, [replacement], self.ctx.clock.now()
+            )
         self.perform(replacement, new_id)
 
     def _replacement(self, op: Operation) -> Operation | None:
@@ -287,7 +291,7 @@ def record_write(config: Config, session: Session, op: Operation, page: NotionPa
     """What a write that happened leaves in the mirror: the page as Notion has it, its link, the values."""
     store.save_pages(session, config.notion.database_id, [page], at)
     if op.item_id is not None and op.action in ("create", "recreate"):
-        store.link(session, op.item_id, page.id, at)
+        store.link(session, config.notion.database_id, op.item_id, page.id, at)
     if op.action in ("create", "recreate", "update"):
         store.record_applied(session, page.id, _written(config, op), at)
 

@@ -56,6 +56,11 @@ class Context:
         github = GitHubClient(config.github, clock, observe=metrics.request)
         return cls(config, engine, clock, notion, github, metrics, fixed_now)
 
+    @property
+    def board(self) -> str:
+        """The board this command works on: its Notion database id (keys links, journal, runs, lock)."""
+        return self.config.notion.database_id
+
     def now(self) -> datetime:
         """ "Now" for plans, stale rules and reports (RECONCILE_NOW when set)."""
         return self.fixed_now or self.clock.now()
@@ -73,7 +78,7 @@ class Context:
             return MirrorState(
                 items=[item for item in store.load_items(session, github.repos) if item.kind in github.kinds],
                 pages=store.load_pages(session, self.config.notion.database_id),
-                links=store.load_links(session),
+                links=store.load_links(session, self.board),
                 last_applied=store.load_last_applied(session),
                 gone=store.load_gone(session),
             )

@@ -80,7 +80,7 @@ def _schema(ctx: Context) -> dict[str, Any]:
 
 def _last_run(ctx: Context) -> dict[str, Any]:
     with ctx.session() as session:
-        last = runs.last_success(session)
+        last = runs.last_success(session, ctx.board)
     if last is None:
         return {"status": "none", "finished_at": None}
     age = (ctx.now() - last.finished_at).total_seconds() if last.finished_at else None

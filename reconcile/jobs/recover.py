@@ -51,9 +51,9 @@ def recover(ctx: Context, run_id: int) -> Recovery:
     """Settle earlier runs' unsettled operations (the caller holds the lock)."""
     recovery = Recovery()
     with ctx.session() as session:
-        recovery.crashed_runs = runs.mark_crashed(session, run_id)
-        journal.supersede_earlier(session, run_id, ctx.clock.now())
-        rows = journal.unsettled(session, run_id)
+        recovery.crashed_runs = runs.mark_crashed(session, ctx.board, run_id)
+        journal.supersede_earlier(session, ctx.board, run_id, ctx.clock.now())
+        rows = journal.unsettled(session, ctx.board, run_id)
     if not rows:
         return recovery
     creates = [row for row in rows if _maybe_created(row)]

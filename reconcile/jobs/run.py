@@ -86,7 +86,7 @@ def execute(
     planner = planner or make_plan
     started = ctx.clock.monotonic()
     with ctx.session() as session:
-        run_id = runs.start(session, command, ctx.clock.now(), dry_run=dry_run)
+        run_id = runs.start(session, ctx.board, command, ctx.clock.now(), dry_run=dry_run)
     result = RunResult(run_id, dry_run=dry_run)
     try:
         if dry_run:
@@ -134,7 +134,7 @@ def _finish(ctx: Context, result: RunResult, seconds: float) -> None:
             result=result.as_json(),
             error=result.error,
         )
-        last = runs.last_success(session)
+        last = runs.last_success(session, ctx.board)
     metrics = ctx.metrics
     metrics.duration.set(seconds)
     metrics.succeeded_at(last.finished_at if last else None)

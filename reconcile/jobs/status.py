@@ -17,9 +17,11 @@ SHOWN_RUNS = 10
 def status(ctx: Context) -> dict[str, Any]:
     """Recent runs, operations not settled, the latest failures, and who holds the lock."""
     with ctx.session() as session:
-        recent = runs.recent(session, SHOWN_RUNS)
-        counts = journal.count_by_state(session, ("pending", "sent", "ambiguous", "failed", "deferred"))
-        failures = journal.failed(session)
+        recent = runs.recent(session, ctx.board, SHOWN_RUNS)
+        counts = journal.count_by_state(
+            session, ctx.board, ("pending", "sent", "ambiguous", "failed", "deferred")
+        )
+        failures = journal.failed(session, ctx.board)
         cursors = store.cursors(session)
     holder = lock.current_holder(ctx.engine)
     return {
@@ -110,7 +112,7 @@ def clear_locks(ctx: Context) -> list[str]:
 def retry_failed(ctx: Context) -> RunResult:
     """Plan and apply again, now, for the items and pages whose operations failed."""
     with ctx.session() as session:
-        failures = journal.failed(session, limit=10_000)
+        failures = journal.failed(session, ctx.board, limit=10_000)
     item_ids = {row.item_id for row in failures if row.item_id is not None}
     page_ids = {row.page_id for row in failures if row.page_id is not None}
     scope = Scope(item_ids=item_ids, page_ids=page_ids)

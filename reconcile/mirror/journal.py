@@ -20,7 +20,12 @@ UNSETTLED = ("pending", "sent", "ambiguous")
 
 
 def record(
-    session: Session, run_id: int, operations: Sequence[Operation], at: datetime, state: str = "pending"
+    session: Session,
+    database_id: str,
+    run_id: int,
+    operations: Sequence[Operation],
+    at: datetime,
+    state: str = "pending",
 ) -> list[int]:
     """Store operations in one go; returns their ids in order."""
     start = (
@@ -29,14 +34,15 @@ def record(
         )
         or 0
     )
-    rows = [_row(run_id, start + offset + 1, op, at, state) for offset, op in enumerate(operations)]
+    rows = [_row(database_id, run_id, start + n + 1, op, at, state) for n, op in enumerate(operations)]
     session.add_all(rows)
     session.flush()
     return [row.id for row in rows]
 
 
-def _row(run_id: int, seq: int, op: Operation, at: datetime, state: str) -> OperationRow:
+def _row(database_id: str, run_id: int, seq: int, op: Operation, at: datetime, state: str) -> OperationRow:
     return OperationRow(
+        database_id=database_id,
         run_id=run_id,
         seq=seq,
         action=op.action,
@@ -68,34 +74,44 @@ def mark(
     session.execute(update(OperationRow).where(OperationRow.id == op_id).values(**values))
 
 
-def unsettled(session: Session, before_run: int) -> list[OperationRow]:
-    """Operations earlier runs left pending, sent or ambiguous."""
-    query = select(OperationRow).where(OperationRow.state.in_(UNSETTLED), OperationRow.run_id < before_run)
+def unsettled(session: Session, database_id: str, before_run: int) -> list[OperationRow]:
+    """Operations the board's earlier runs left pending, sent or ambiguous."""
+    query = select(OperationRow).where(
+        OperationRow.database_id == database_id,
+        OperationRow.state.in_(UNSETTLED),
+        OperationRow.run_id < before_run,
+    )
     return list(session.scalars(query.order_by(OperationRow.id)))
 
 
-def supersede_earlier(session: Session, before_run: int, at: datetime) -> int:
-    """Earlier runs' failed and deferred operations: the fresh plan redoes whatever is still needed."""
+def supersede_earlier(session: Session, database_id: str, before_run: int, at: datetime) -> int:
+    """The board's earlier failed and deferred operations: the fresh plan redoes whatever is still needed."""
     done = session.execute(
         update(OperationRow)
-        .where(OperationRow.state.in_(("failed", "deferred")), OperationRow.run_id < before_run)
+        .where(
+            OperationRow.database_id == database_id,
+            OperationRow.state.in_(("failed", "deferred")),
+            OperationRow.run_id < before_run,
+        )
         .values(state="superseded", updated_at=at)
     )
     return int(done.rowcount or 0)  # type: ignore[attr-defined]
 
 
-def count_by_state(session: Session, states: Sequence[str]) -> dict[str, int]:
+def count_by_state(session: Session, database_id: str, states: Sequence[str]) -> dict[str, int]:
     query = (
         select(OperationRow.state, func.count())
-        .where(OperationRow.state.in_(states))
+        .where(OperationRow.database_id == database_id, OperationRow.state.in_(states))
         .group_by(OperationRow.state)
     )
     return {state: count for state, count in session.execute(query)}
 
 
-def failed(session: Session, limit: int = 50) -> list[OperationRow]:
-    """The most recent failed operations that no later run settled."""
-    query = select(OperationRow).where(OperationRow.state.in_(("failed", "ambiguous")))
+def failed(session: Session, database_id: str, limit: int = 50) -> list[OperationRow]:
+    """The board's most recent failed operations that no later run settled."""
+    query = select(OperationRow).where(
+        OperationRow.database_id == database_id, OperationRow.state.in_(("failed", "ambiguous"))
+    )
     return list(session.scalars(query.order_by(OperationRow.id.desc()).limit(limit)))
 
 

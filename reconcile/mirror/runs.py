@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session
 from reconcile.mirror.tables import RunRow
 
 
-def start(session: Session, command: str, at: datetime, *, dry_run: bool = False) -> int:
+def start(session: Session, database_id: str, command: str, at: datetime, *, dry_run: bool = False) -> int:
     row = RunRow(
+        database_id=database_id,
         command=command,
         dry_run=dry_run,
         status="running",
@@ -40,19 +41,25 @@ def finish(
     session.execute(update(RunRow).where(RunRow.id == run_id).values(**values))
 
 
-def mark_crashed(session: Session, current: int) -> int:
-    """Runs still 'running' that are not this one died mid-way (the caller holds the lock)."""
+def mark_crashed(session: Session, database_id: str, current: int) -> int:
+    """The board's runs still 'running' that are not this one died mid-way (the caller holds the lock)."""
     done = session.execute(
-        update(RunRow).where(RunRow.status == "running", RunRow.id != current).values(status="crashed")
+        update(RunRow)
+        .where(RunRow.database_id == database_id, RunRow.status == "running", RunRow.id != current)
+        .values(status="crashed")
     )
     return int(done.rowcount or 0)  # type: ignore[attr-defined]
 
 
-def recent(session: Session, limit: int = 10) -> list[RunRow]:
-    return list(session.scalars(select(RunRow).order_by(RunRow.id.desc()).limit(limit)))
+def recent(session: Session, database_id: str, limit: int = 10) -> list[RunRow]:
+    query = select(RunRow).where(RunRow.database_id == database_id)
+    return list(session.scalars(query.order_by(RunRow.id.desc()).limit(limit)))
 
 
-def last_success(session: Session) -> RunRow | None:
-    query = select(RunRow).where(RunRow.status == "ok", RunRow.dry_run.is_(False)).order_by(RunRow.id.desc())
+def last_success(session: Session, database_id: str) -> RunRow | None:
+    query = select(RunRow).where(
+        RunRow.database_id == database_id, RunRow.status == "ok", RunRow.dry_run.is_(False)
+    )
+    query = query.order_by(RunRow.id.desc())
     query = query.limit(1)
     return session.scalars(query).first()

@@ -248,14 +248,21 @@ def snapshot_values(session: Session, as_of: datetime) -> dict[tuple[str, str], 
 # -- links and last writes -----------------------------------------------------------------------
 
 
-def load_links(session: Session) -> dict[int, str]:
-    return {row.item_id: row.page_id for row in session.scalars(select(LinkRow))}
+def load_links(session: Session, database_id: str) -> dict[int, str]:
+    """The board's links: GitHub item id -> page id."""
+    query = select(LinkRow.item_id, LinkRow.page_id).where(LinkRow.database_id == database_id)
+    return {row.item_id: row.page_id for row in session.execute(query)}
 
 
-def link(session: Session, item_id: int, page_id: str, at: datetime) -> None:
-    """Point the item at the page (and no other item at that page)."""
-    session.execute(delete(LinkRow).where(LinkRow.page_id == page_id, LinkRow.item_id != item_id))
-    upsert(session, LinkRow, [{"item_id": item_id, "page_id": page_id, "linked_at": at}], ["item_id"])
+def link(session: Session, database_id: str, item_id: int, page_id: str, at: datetime) -> None:
+    """Point the item at the page on this board (and no other item at that page)."""
+    session.execute(
+        delete(LinkRow).where(
+            LinkRow.page_id == page_id, (LinkRow.database_id != database_id) | (LinkRow.item_id != item_id)
+        )
+    )
+    row = {"database_id": database_id, "item_id": item_id, "page_id": page_id, "linked_at": at}
+    upsert(session, LinkRow, [row], ["database_id", "item_id"])
 
 
 def load_last_applied(session: Session) -> dict[tuple[str, str], Value]:

@@ -5,7 +5,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Index, Integer, String, Text, TypeDecorator
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -61,7 +72,10 @@ class GitHubItemRow(Base):
     closed_at: Mapped[datetime | None]
     merged_at: Mapped[datetime | None]
     seen_at: Mapped[datetime]
-    __table_args__ = (Index("ix_github_items_repo_number", "repo", "number"),)
+    __table_args__ = (
+        Index("ix_github_items_repo_number", "repo", "number"),
+        Index("ix_github_items_seen_at", "seen_at"),
+    )
 
 
 class GoneItemRow(Base):
@@ -87,25 +101,38 @@ class NotionPageRow(Base):
     in_trash: Mapped[bool] = mapped_column(Boolean, default=False)
     gone: Mapped[bool] = mapped_column(Boolean, default=False)
     seen_at: Mapped[datetime]
+    __table_args__ = (
+        Index("ix_notion_pages_database_seen", "database_id", "seen_at"),
+        Index("ix_notion_pages_database_edited", "database_id", "last_edited_time"),
+    )
 
 
 class LinkRow(Base):
-    """GitHub item id <-> page id: the join that survives a transferred item's new URL."""
+    """GitHub item id <-> page id, per board: the join that survives a transferred item's new URL."""
 
     __tablename__ = "links"
+    database_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     item_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     page_id: Mapped[str] = mapped_column(String(36), unique=True)
     linked_at: Mapped[datetime]
 
 
 class LastAppliedRow(Base):
-    """What this job last wrote (or adopted) per page and property: the base of `on_change`."""
+    """What this job last wrote (or adopted) per page and property, and what Notion kept of it.
+
+    `value` is the value derived from GitHub that was sent (the base of `on_change`); `stored` is the
+    property as the write's answer showed it (Notion's own form of the value); `misses` counts the
+    writes of this same value in a row after which Notion still held something else (not converging).
+    """
 
     __tablename__ = "last_applied"
     page_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     property: Mapped[str] = mapped_column(String(200), primary_key=True)
     value: Mapped[Any] = mapped_column(JSON, nullable=True)
     applied_at: Mapped[datetime]
+    stored: Mapped[Any] = mapped_column(JSON, nullable=True)
+    has_stored: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    misses: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class SnapshotRow(Base):
@@ -118,7 +145,10 @@ class SnapshotRow(Base):
     type: Mapped[str] = mapped_column(String(40))
     value: Mapped[Any] = mapped_column(JSON, nullable=True)
     seen_at: Mapped[datetime]
-    __table_args__ = (Index("ix_snapshots_page_property", "page_id", "property", "seen_at"),)
+    __table_args__ = (
+        Index("ix_snapshots_page_property", "page_id", "property", "seen_at"),
+        Index("ix_snapshots_seen_at", "seen_at"),
+    )
 
 
 class CursorRow(Base):
@@ -138,6 +168,7 @@ class RunRow(Base):
 
     __tablename__ = "runs"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    database_id: Mapped[str | None] = mapped_column(String(64))  # the board; None for runs before 0.2
     command: Mapped[str] = mapped_column(String(40))
     dry_run: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[str] = mapped_column(String(20))  # running | ok | partial | failed | locked | crashed
@@ -147,6 +178,10 @@ class RunRow(Base):
     pid: Mapped[int] = mapped_column(Integer)
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     error: Mapped[str | None] = mapped_column(Text)
+    __table_args__ = (
+        Index("ix_runs_database_id", "database_id", "id"),
+        Index("ix_runs_started_at", "started_at"),
+    )
 
 
 class OperationRow(Base):
@@ -155,6 +190,7 @@ class OperationRow(Base):
     __tablename__ = "operations"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     run_id: Mapped[int] = mapped_column(Integer, index=True)
+    database_id: Mapped[str | None] = mapped_column(String(64))  # the board; None for entries before 0.2
     seq: Mapped[int] = mapped_column(Integer)
     action: Mapped[str] = mapped_column(String(20))
     key: Mapped[str | None] = mapped_column(String(2000))
@@ -170,6 +206,10 @@ class OperationRow(Base):
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    __table_args__ = (
+        Index("ix_operations_database_state", "database_id", "state"),
+        Index("ix_operations_updated_at", "updated_at"),
+    )
 
 
 class LockRow(Base):
@@ -183,3 +223,26 @@ class LockRow(Base):
     acquired_at: Mapped[datetime]
     heartbeat_at: Mapped[datetime]
     expires_at: Mapped[datetime]
+
+
+class BoardRow(Base):
+    """One Notion database this mirror reconciles: what the job remembers of it between runs."""
+
+    __tablename__ = "boards"
+    database_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    mapping_fingerprint: Mapped[str | None] = mapped_column(String(64))  # a changed mapping re-plans all
+    planned_at: Mapped[datetime | None]  # rows seen since then are what the next plan looks at
+    paused_at: Mapped[datetime | None]
+    paused_reason: Mapped[str | None] = mapped_column(Text)
+    schema: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the database's properties, as last read
+    schema_edited_at: Mapped[datetime | None]  # the database's last_edited_time when it was read
+    created_at: Mapped[datetime]
+
+
+class BudgetRow(Base):
+    """A request budget shared by boards that use one integration: the next free slot to send."""
+
+    __tablename__ = "budgets"
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    next_at: Mapped[float] = mapped_column(Float)  # seconds since the epoch, by the mirror database's clock
+    updated_at: Mapped[datetime]

@@ -458,7 +458,7 @@ def links(world: World) -> dict[int, str]:
     ctx = world.context()
     try:
         with ctx.session() as session:
-            return store.load_links(session)
+            return store.load_links(session, world.database_id)
     finally:
         ctx.close()
 

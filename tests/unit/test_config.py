@@ -130,3 +130,16 @@ def test_the_key_property_cannot_also_be_mapped(tmp_path: Path) -> None:
 def test_errors_never_contain_the_tokens(tmp_path: Path) -> None:
     message = error(tmp_path, GOOD + "apply:\n  batch_sise: 3\n")
     assert "ghp_secret_value" not in message and "secret_notion_value" not in message
+
+
+def test_durations_of_the_schedules_parse_and_bad_ones_are_named(tmp_path: Path) -> None:
+    text = GOOD.replace("  database_id: db-1\n", "  database_id: db-1\n  sweep_every: 2h\n") + (
+        "mirror:\n  retention: 30d\nhealth:\n  max_age: 15m\ngithub_extra: 1\n"
+    )
+    assert "github_extra: unknown key" in error(tmp_path, text)
+    config = load_config(write(tmp_path, text.replace("github_extra: 1\n", "")), env=ENV)
+    assert config.notion.sweep_every.total_seconds() == 7200
+    assert config.mirror.retention.days == 30 and config.health.max_age.total_seconds() == 900
+    assert config.github.resync_every.days == 1 and config.apply.on_duplicate == "report"
+    bad = text.replace("sweep_every: 2h", "sweep_every: 2 weeks").replace("github_extra: 1\n", "")
+    assert "notion.sweep_every: '2 weeks' is not a duration" in error(tmp_path, bad)
