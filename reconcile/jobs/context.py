@@ -79,7 +79,7 @@ class Context:
                 items=[item for item in store.load_items(session, github.repos) if item.kind in github.kinds],
                 pages=store.load_pages(session, self.config.notion.database_id),
                 links=store.load_links(session, self.board),
-                last_applied=store.load_last_applied(session),
+                applied=store.load_applied(session),
                 gone=store.load_gone(session),
             )
 
