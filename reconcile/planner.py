@@ -240,7 +240,6 @@ class _Planner:
             self.drift.append(Drift(page.key, page.id, name, current, prop.value, policy))
         return None
 
-
     def _not_converging(self, page: NotionPage, name: str, prop: Prop, record: Applied | None) -> bool:
         """Whether this value was written MAX_MISSES times in a row and Notion kept another form each time."""
         if record is None or record.misses < MAX_MISSES or not equal(prop.type, record.value, prop.value):

@@ -146,7 +146,8 @@ def _orphan_lines(plan: Plan) -> list[str]:
 def _nonconverging_lines(plan: Plan) -> list[str]:
     if not plan.nonconverging:
         return []
-    lines = ["", f"Not converging ({len(plan.nonconverging)}; not written again until GitHub's value changes):"]
+    count = len(plan.nonconverging)
+    lines = ["", f"Not converging ({count}; not written again until GitHub's value changes):"]
     lines += [
         f"  ≠ {stuck.key or 'page'} (page {stuck.page_id}) {stuck.property}: sent {show(stuck.sent)}, "
         f"Notion kept {show(stuck.stored)}"
