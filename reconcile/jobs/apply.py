@@ -26,6 +26,7 @@ from reconcile.config import Config
 from reconcile.errors import PlanRefused
 from reconcile.jobs.context import Context
 from reconcile.mirror import journal, store
+from reconcile.mirror.lock import LeaseLost
 from reconcile.model import Applied, NotionPage, Operation, Plan, Value
 from reconcile.values import encode, equal, normalise
 
@@ -168,6 +169,10 @@ class _Applier:
             journal.mark(session, op_id, "sent", self.ctx.clock.now())
         try:
             raw = self._send(op)
+        except LeaseLost:  # nothing was sent: the run that took over plans this write afresh
+            self.result.stopped = "the lock was lost"
+            self._defer([(op, op_id)])
+            return
         except (AuthError, NotShared):
             self._fail(op, op_id, "failed", "the run stopped: Notion refused the token or the database")
             raise

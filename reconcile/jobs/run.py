@@ -15,7 +15,6 @@ from reconcile.jobs.context import Context
 from reconcile.jobs.pull import PullResult, pull
 from reconcile.jobs.recover import Recovery, recover
 from reconcile.mirror import runs
-from reconcile.mirror.lock import Lease
 from reconcile.model import Plan, jsonable
 from reconcile.planner import Scope, plan
 
@@ -125,7 +124,7 @@ def _locked_run(
     planner: Planner,
     force: bool,
 ) -> None:
-    with Lease(ctx.engine, ctx.clock) as lease:
+    with ctx.writing() as lease:
         result.recovery = recover(ctx, run_id)
         result.pulled = prepare(ctx)
         result.plan = planner(ctx)

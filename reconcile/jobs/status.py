@@ -24,7 +24,7 @@ def status(ctx: Context) -> dict[str, Any]:
         failures = journal.failed(session, ctx.board)
         cursors = store.cursors(session)
         stuck = store.nonconverging(session, ctx.board, MAX_MISSES)
-    holder = lock.current_holder(ctx.engine)
+    holder = lock.current_holder(ctx.engine, ctx.board)
     return {
         "runs": [_run(row) for row in recent],
         "operations": counts,
@@ -115,7 +115,7 @@ def render_status(report: dict[str, Any], fmt: str) -> str:
 
 
 def clear_locks(ctx: Context) -> list[str]:
-    return lock.clear(ctx.engine)
+    return lock.clear(ctx.engine, ctx.clock, ctx.board)
 
 
 def retry_failed(ctx: Context) -> RunResult:
