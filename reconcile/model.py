@@ -174,6 +174,18 @@ class Orphan:
 
 
 @dataclass(frozen=True)
+class Duplicate:
+    """Live pages carrying one item's key besides the page that is the item's (copies made by hand)."""
+
+    key: str
+    page_id: str  # the item's page, which stays
+    copies: tuple[str, ...]
+
+    def as_json(self) -> dict[str, Any]:
+        return {"key": self.key, "page_id": self.page_id, "copies": list(self.copies)}
+
+
+@dataclass(frozen=True)
 class Applied:
     """What the job last wrote to one property of a page (or adopted), and what Notion kept of it."""
 
@@ -229,6 +241,14 @@ class Adoption:
 
 
 @dataclass(frozen=True)
+class Watermark:
+    """What a board plan covered; once applied, the next plan looks only at what changed since."""
+
+    fingerprint: str  # of the mapping (and planner) it was made under
+    since: datetime  # rows seen from then on are the next plan's business
+
+
+@dataclass(frozen=True)
 class Plan:
     """The diff: what to write, what is left alone, what is stale."""
 
@@ -239,9 +259,12 @@ class Plan:
     drift: tuple[Drift, ...] = ()
     orphans: tuple[Orphan, ...] = ()
     stale: tuple[StalePage, ...] = ()
+    duplicates: tuple[Duplicate, ...] = ()
     nonconverging: tuple[NonConverging, ...] = ()
     adoptions: tuple[Adoption, ...] = field(default=(), compare=False)
     linked: int = 0  # pages that belong to a GitHub item (the base of max_change_ratio)
+    covers: Watermark | None = field(default=None, compare=False)  # a board plan (not a refresh)
+    planned: int = field(default=0, compare=False)  # items looked at (all of them, or what changed)
 
     def summary(self) -> dict[str, int]:
         counts = Counter(op.action for op in self.operations)

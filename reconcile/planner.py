@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -13,6 +13,7 @@ from reconcile.model import (
     Applied,
     Change,
     Drift,
+    Duplicate,
     GitHubItem,
     NonConverging,
     NotionPage,
@@ -20,6 +21,7 @@ from reconcile.model import (
     Orphan,
     Plan,
     Prop,
+    StalePage,
     Value,
 )
 from reconcile.stale import find_stale, stale_operations
@@ -66,31 +68,12 @@ class Scope:
 
 
 def plan(config: Config, state: MirrorState, now: datetime, scope: Scope | None = None) -> Plan:
-    """The operations that make Notion match the mapping, and what is left alone."""
-    builder = _Planner(config, state, scope or Scope())
-    for item in sorted(state.items, key=lambda item: (item.repo, item.number)):
-        builder.add_item(item)
-    builder.add_orphans()
-    archived = {op.page_id for op in builder.operations if op.action == "archive"}
-    stale = [  # a page on its way to the trash is not worth a stale remark
-        page
-        for page in find_stale(state.pages.values(), builder.owners, config.stale, now)
-        if builder.scope.has_page(page.page_id) and page.page_id not in archived
-    ]
-    operations = [*builder.operations, *stale_operations(stale, config.stale, now)]
-    operations.sort(key=lambda op: (ACTION_ORDER[op.action], op.key or "", op.page_id or ""))
-    return Plan(
-        generated_at=now,
-        database_id=config.notion.database_id,
-        operations=tuple(operations),
-        unchanged=builder.unchanged,
-        drift=tuple(builder.drift),
-        orphans=tuple(builder.orphans),
-        nonconverging=tuple(builder.nonconverging),
-        stale=tuple(stale),
-        adoptions=tuple(builder.adoptions),
-        linked=len(builder.owners),
-    )
+    """The operations that make Notion match the mapping, and what is left alone (all in memory)."""
+    builder = PlanBuilder(config, now, scope)
+    owners = builder.add_items(state)
+    builder.add_orphans(state.pages.values(), state.gone)
+    builder.add_stale(state.pages.values(), owners)
+    return builder.build()
 
 
 def change_ratio_refusal(plan: Plan, max_ratio: float) -> str | None:
@@ -105,55 +88,128 @@ def change_ratio_refusal(plan: Plan, max_ratio: float) -> str | None:
     )
 
 
-def pages_by_key(pages: Collection[NotionPage]) -> dict[str, NotionPage]:
+def pages_by_key(pages: Iterable[NotionPage]) -> dict[str, NotionPage]:
     """Live pages by key; where several carry one key, the oldest wins."""
-    index: dict[str, NotionPage] = {}
+    return {key: found[0] for key, found in _live_by_key(pages).items()}
+
+
+def _live_by_key(pages: Iterable[NotionPage]) -> dict[str, list[NotionPage]]:
+    """Live pages by key, oldest first: where several carry one key, the oldest is the item's."""
+    index: dict[str, list[NotionPage]] = {}
     for page in sorted(pages, key=lambda page: (page.created_time, page.id)):
-        if page.alive and page.key and page.key not in index:
-            index[page.key] = page
+        if page.alive and page.key:
+            index.setdefault(page.key, []).append(page)
     return index
 
 
-class _Planner:
-    """Accumulates one plan's operations, drift, orphans and adoptions."""
+class PlanBuilder:
+    """Accumulates one plan from parts: the items of one or more states (the mirror hands them in
+    chunks), then the orphan and stale candidates, then `build`."""
 
-    def __init__(self, config: Config, state: MirrorState, scope: Scope) -> None:
-        self.config, self.state, self.scope = config, state, scope
-        self.by_key = pages_by_key(list(state.pages.values()))
+    def __init__(self, config: Config, now: datetime, scope: Scope | None = None) -> None:
+        self.config, self.now, self.scope = config, now, scope or Scope()
         self.operations: list[Operation] = []
         self.drift: list[Drift] = []
         self.orphans: list[Orphan] = []
+        self.duplicates: list[Duplicate] = []
         self.nonconverging: list[NonConverging] = []
         self.adoptions: list[Adoption] = []
-        self.owners: dict[str, GitHubItem] = {}  # page id -> the item it belongs to
+        self.stale: list[StalePage] = []
+        self.owned: set[str] = set()  # pages that belong to a GitHub item (the base of max_change_ratio)
+        self.planned = 0  # items planned
         self.unchanged = 0
+        self.applied: Mapping[tuple[str, str], Applied] = {}
 
-    def add_item(self, item: GitHubItem) -> None:
-        linked = self.state.pages.get(self.state.links.get(item.id, ""))
-        page = linked if linked and linked.alive else self.by_key.get(item.url)
-        if page is not None:
-            self.owners[page.id] = item
-            if not self.scope.has_item(item, page.id):
-                return
-            if page is not linked:
-                self.adoptions.append(Adoption(page.id, item_id=item.id))
-            self._update(item, page, expected(self.config.mapping, item))
-        elif self.scope.has_item(item, linked.id if linked else None):
-            if linked is not None:
-                self.owners[linked.id] = item
+    # -- items --------------------------------------------------------------------------------
+
+    def add_items(self, state: MirrorState) -> dict[str, GitHubItem]:
+        """Plan each item of the state; returns page id -> item for the pages they own."""
+        self.applied = state.applied
+        keyed = _live_by_key(state.pages.values())
+        linked_pages = set(state.links.values())
+        owners: dict[str, GitHubItem] = {}
+        for item in sorted(state.items, key=lambda item: (item.repo, item.number)):
+            linked = state.pages.get(state.links.get(item.id, ""))
+            candidates = keyed.get(item.url, [])
+            page = linked if linked and linked.alive else (candidates[0] if candidates else None)
+            owner = page or linked
+            if owner is not None:
+                owners[owner.id] = item
+                self.owned.add(owner.id)
+            if not self.scope.has_item(item, owner.id if owner else None):
+                continue
+            self.planned += 1
+            if page is not None:
+                self._plan_page(item, page, linked)
+                copies = [c for c in candidates if c.id != page.id and c.id not in linked_pages]
+                self._copies(item, page, copies)
+            elif linked is not None:
                 self._deleted(item, linked, expected(self.config.mapping, item))
             else:
                 self._create(item, expected(self.config.mapping, item))
+        return owners
 
-    def add_orphans(self) -> None:
-        for key, page in self.by_key.items():
-            reason = self.state.gone.get(key)
-            if reason is None or page.id in self.owners or not self.scope.has_page(page.id):
+    def _plan_page(self, item: GitHubItem, page: NotionPage, linked: NotionPage | None) -> None:
+        if page is not linked:
+            self.adoptions.append(Adoption(page.id, item_id=item.id))
+        self._update(item, page, expected(self.config.mapping, item))
+
+    def _copies(self, item: GitHubItem, page: NotionPage, copies: list[NotionPage]) -> None:
+        """Other live pages carrying the item's key (copies made by hand): named, never written,
+        trashed under `apply.on_duplicate: archive`."""
+        if not copies:
+            return
+        ids = tuple(copy.id for copy in copies)
+        self.duplicates.append(Duplicate(item.url, page.id, ids))
+        if self.config.apply.on_duplicate == "archive":
+            for copy in copies:
+                reason = f"a copy of page {page.id}, which belongs to this item"
+                self.operations.append(Operation("archive", item.url, copy.id, {}, reason, item.ref()))
+
+    # -- orphans and stale pages --------------------------------------------------------------
+
+    def add_orphans(self, pages: Iterable[NotionPage], gone: Mapping[str, str]) -> None:
+        """Live pages whose key names an item GitHub confirmed gone, and that no item owns."""
+        for key, found in _live_by_key(pages).items():
+            page, reason = found[0], gone.get(key)
+            if reason is None or page.id in self.owned or not self.scope.has_page(page.id):
                 continue
             if self.config.apply.on_orphan == "archive":
                 self.operations.append(Operation("archive", key, page.id, {}, f"orphan: {reason}"))
             else:
                 self.orphans.append(Orphan(key, page.id, reason))
+
+    def add_stale(self, pages: Iterable[NotionPage], owners: Mapping[str, GitHubItem]) -> None:
+        """Stale pages among these (a page on its way to the trash is not worth a stale remark)."""
+        archived = {op.page_id for op in self.operations if op.action == "archive"}
+        known = {page.page_id for page in self.stale}
+        self.stale += [
+            page
+            for page in find_stale(pages, owners, self.config.stale, self.now)
+            if self.scope.has_page(page.page_id) and page.page_id not in archived | known
+        ]
+
+    def build(self, *, linked: int | None = None, unchanged: int | None = None) -> Plan:
+        """The plan; `linked` and `unchanged` count the whole board when only a part was planned."""
+        stale = sorted(self.stale, key=lambda page: (page.last_activity, page.page_id))
+        operations = [*self.operations, *stale_operations(stale, self.config.stale, self.now)]
+        operations.sort(key=lambda op: (ACTION_ORDER[op.action], op.key or "", op.page_id or ""))
+        return Plan(
+            generated_at=self.now,
+            database_id=self.config.notion.database_id,
+            operations=tuple(operations),
+            unchanged=self.unchanged if unchanged is None else unchanged,
+            drift=tuple(self.drift),
+            orphans=tuple(self.orphans),
+            duplicates=tuple(self.duplicates),
+            nonconverging=tuple(self.nonconverging),
+            stale=tuple(stale),
+            adoptions=tuple(self.adoptions),
+            linked=len(self.owned) if linked is None else linked,
+            planned=self.planned,
+        )
+
+    # -- one item -----------------------------------------------------------------------------
 
     def _create(self, item: GitHubItem, props: dict[str, Prop]) -> None:
         self.operations.append(
@@ -220,7 +276,7 @@ class _Planner:
             "overwrite" if name == self.config.mapping.key else self.config.mapping.properties[name].policy
         )
         current = page.value(name)
-        record = self.state.applied.get((page.id, name))
+        record = self.applied.get((page.id, name))
         stuck = self._not_converging(page, name, prop, record)
         if record is not None and echoes(prop, current, record):
             return None

@@ -35,6 +35,8 @@ def plan_json(plan: Plan) -> dict[str, Any]:
         body["drift"] = [drift.as_json() for drift in plan.drift]
     if plan.orphans:
         body["orphans"] = [orphan.as_json() for orphan in plan.orphans]
+    if plan.duplicates:
+        body["duplicates"] = [duplicate.as_json() for duplicate in plan.duplicates]
     if plan.nonconverging:
         body["nonconverging"] = [stuck.as_json() for stuck in plan.nonconverging]
     return body
@@ -55,6 +57,7 @@ def plan_text(plan: Plan) -> str:
     lines += _stale_lines(plan.stale, plan.generated_at, _stale_ops(plan))
     lines += _drift_lines(plan)
     lines += _orphan_lines(plan)
+    lines += _duplicate_lines(plan)
     lines += _nonconverging_lines(plan)
     lines += ["", summary_line(plan)]
     return "\n".join(lines)
@@ -140,6 +143,21 @@ def _orphan_lines(plan: Plan) -> list[str]:
         return []
     lines = ["", f"Orphans ({len(plan.orphans)}, reported; set apply.on_orphan: archive to trash them):"]
     lines += [f"  ? {orphan.key} (page {orphan.page_id}): {orphan.reason}" for orphan in plan.orphans]
+    return lines
+
+
+def _duplicate_lines(plan: Plan) -> list[str]:
+    if not plan.duplicates:
+        return []
+    archived = any(op.action == "archive" and op.reason.startswith("a copy") for op in plan.operations)
+    what = (
+        "trashed (apply.on_duplicate: archive)" if archived else "never written; apply.on_duplicate: archive"
+    )
+    lines = ["", f"Copies made by hand ({len(plan.duplicates)}; {what}):"]
+    lines += [
+        f"  ⧉ {dup.key}: page {dup.page_id} is the item's; copies {', '.join(dup.copies)}"
+        for dup in plan.duplicates
+    ]
     return lines
 
 

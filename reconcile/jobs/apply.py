@@ -25,6 +25,7 @@ from reconcile.clients.notion import page_from_api
 from reconcile.config import Config
 from reconcile.errors import PlanRefused
 from reconcile.jobs.context import Context
+from reconcile.jobs.planning import make_plan
 from reconcile.mirror import journal, store
 from reconcile.mirror.lock import LeaseLost
 from reconcile.model import Applied, NotionPage, Operation, Plan, Value
@@ -270,8 +271,7 @@ class _Applier:
         """What the planner says now for the item whose page this write found deleted (None: nothing)."""
         if op.item_id is None or op.action == "recreate":
             return None
-        scope = planner.Scope(item_ids={op.item_id})
-        fresh = planner.plan(self.ctx.config, self.ctx.mirror_state(), self.ctx.now(), scope)
+        fresh = make_plan(self.ctx, planner.Scope(item_ids={op.item_id}))
         return next((new for new in fresh.operations if new.action == "recreate"), None)
 
     def _skip(self, op: Operation, op_id: int, reason: str) -> None:

@@ -8,8 +8,9 @@ from reconcile.clients.github import place_of
 from reconcile.clients.notion import page_from_api
 from reconcile.errors import ConfigError
 from reconcile.jobs.context import Context
+from reconcile.jobs.planning import make_plan
 from reconcile.jobs.pull import PullResult, ask_github
-from reconcile.jobs.run import RunResult, execute, make_plan
+from reconcile.jobs.run import RunResult, execute
 from reconcile.mirror import store
 from reconcile.planner import Scope
 

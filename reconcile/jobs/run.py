@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -12,11 +11,11 @@ from typing import Any
 from reconcile.errors import Locked, ReconcileError
 from reconcile.jobs.apply import ApplyResult, apply_plan
 from reconcile.jobs.context import Context
+from reconcile.jobs.planning import make_plan, settle
 from reconcile.jobs.pull import PullResult, pull
 from reconcile.jobs.recover import Recovery, recover
 from reconcile.mirror import runs
-from reconcile.model import Plan, jsonable
-from reconcile.planner import Scope, plan
+from reconcile.model import Plan
 
 log = logging.getLogger("reconcile.run")
 
@@ -57,26 +56,11 @@ class RunResult:
         return body
 
 
-def make_plan(ctx: Context, scope: Scope | None = None) -> Plan:
-    """The plan for the mirror as it is now."""
-    result = plan(ctx.config, ctx.mirror_state(), ctx.now(), scope)
-    for stuck in result.nonconverging:
-        log.warning(
-            "not converging: page %s property %r: sent %s, Notion kept %s; not written again until its "
-            "value from GitHub changes",
-            stuck.page_id,
-            stuck.property,
-            json.dumps(jsonable(stuck.sent), ensure_ascii=False),
-            json.dumps(jsonable(stuck.stored), ensure_ascii=False),
-        )
-    return result
-
-
 def pulled_plan(ctx: Context, *, pull_first: bool = True, full: bool = False) -> Plan:
     """Pull (unless told not to), then plan: what `plan` and `stale` show, writing nothing to Notion."""
     if pull_first:
         pull(ctx, full=full)
-    return make_plan(ctx)
+    return make_plan(ctx, full=full)
 
 
 def pull_step(*, full: bool = False, since: datetime | None = None, until: datetime | None = None) -> Prepare:
@@ -131,6 +115,7 @@ def _locked_run(
         apply_plan(
             ctx, run_id, result.plan, force=force, should_stop=lambda: lease.lost, result=result.applied
         )
+        settle(ctx, result.plan)
 
 
 def _finish(ctx: Context, result: RunResult, seconds: float) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from reconcile.jobs.context import Context
-from reconcile.jobs.run import RunResult, execute, make_plan, pull_step
+from reconcile.jobs.planning import make_plan
+from reconcile.jobs.run import RunResult, execute, pull_step
 from reconcile.mirror import journal, lock, runs, store
 from reconcile.model import iso
 from reconcile.planner import MAX_MISSES, Scope

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import JSON, Text, cast, delete, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -24,21 +24,50 @@ from reconcile.model import Applied, GitHubItem, NotionPage, Prop, from_json, js
 from reconcile.values import normalise
 
 CHUNK = 500  # rows per statement: well under SQLite's and PostgreSQL's parameter limits
+# A row pulled again is rewritten (and its seen_at moved) only when one of these changed.
+ITEM_CHANGES = ("updated_at", "repo", "url", "state", "title")
+PAGE_CHANGES = ("last_edited_time", "properties", "in_trash", "gone", "key", "database_id")
 
 
-def upsert(session: Session, table: type[Any], rows: Sequence[dict[str, Any]], keys: Sequence[str]) -> None:
-    """Insert rows, or update them where their keys exist (SQLite and PostgreSQL alike)."""
+def upsert(
+    session: Session,
+    table: type[Any],
+    rows: Sequence[dict[str, Any]],
+    keys: Sequence[str],
+    *,
+    keep_existing: bool = False,
+    changed_only: Sequence[str] = (),
+) -> None:
+    """Insert rows, or update them where their keys exist (SQLite and PostgreSQL alike); with
+    `keep_existing`, rows whose keys exist are left as they are; with `changed_only`, only where one
+    of those columns differs (so that `seen_at` says when a row last changed)."""
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     for start in range(0, len(rows), CHUNK):
         chunk = rows[start : start + CHUNK]
         statement = insert(table).values(list(chunk))
         changing = {column: statement.excluded[column] for column in chunk[0] if column not in keys}
+        columns = table.__table__.c
+        where = (
+            or_(
+                *(
+                    _as_text(columns[c]).is_distinct_from(_as_text(statement.excluded[c]))
+                    for c in changed_only
+                )
+            )
+            if changed_only
+            else None
+        )
         statement = (
-            statement.on_conflict_do_update(index_elements=list(keys), set_=changing)
-            if changing
+            statement.on_conflict_do_update(index_elements=list(keys), set_=changing, where=where)
+            if changing and not keep_existing
             else statement.on_conflict_do_nothing(index_elements=list(keys))
         )
         session.execute(statement)
+
+
+def _as_text(column: Any) -> Any:
+    """JSON compares as its text (PostgreSQL's json type has no equality)."""
+    return cast(column, Text) if isinstance(column.type, JSON) else column
 
 
 # -- GitHub items --------------------------------------------------------------------------------
@@ -46,7 +75,7 @@ def upsert(session: Session, table: type[Any], rows: Sequence[dict[str, Any]], k
 
 def save_items(session: Session, items: Iterable[GitHubItem], seen_at: datetime) -> int:
     rows = [_item_row(item, seen_at) for item in items]
-    upsert(session, GitHubItemRow, rows, ["id"])
+    upsert(session, GitHubItemRow, rows, ["id"], changed_only=ITEM_CHANGES)
     if rows:
         session.execute(delete(GoneItemRow).where(GoneItemRow.key.in_([row["url"] for row in rows])))
     return len(rows)
@@ -81,13 +110,13 @@ def load_items(session: Session, repos: Iterable[str] | None = None) -> list[Git
     query = select(GitHubItemRow).where(GitHubItemRow.url.not_in(select(GoneItemRow.key)))
     if repos is not None:
         query = query.where(GitHubItemRow.repo.in_(list(repos)))
-    return [_item(row) for row in session.scalars(query)]
+    return [row_item(row) for row in session.scalars(query)]
 
 
 def find_item(session: Session, repo: str, number: int) -> GitHubItem | None:
     query = select(GitHubItemRow).where(GitHubItemRow.repo == repo, GitHubItemRow.number == number)
     row = session.scalars(query).first()
-    return _item(row) if row else None
+    return row_item(row) if row else None
 
 
 def item_ids(session: Session, repo: str) -> dict[int, tuple[int, str]]:
@@ -98,7 +127,8 @@ def item_ids(session: Session, repo: str) -> dict[int, tuple[int, str]]:
     return {row.id: (row.number, row.url) for row in session.execute(query)}
 
 
-def _item(row: GitHubItemRow) -> GitHubItem:
+def row_item(row: Any) -> GitHubItem:
+    """A github_items row (ORM object or plain row) as the model's item."""
     return GitHubItem(
         id=row.id,
         repo=row.repo,
@@ -153,7 +183,8 @@ def save_pages(session: Session, database_id: str, pages: Sequence[NotionPage], 
         for name, prop in page.properties.items()
         if before.get(page.id, {}).get(name) != _stored(prop)
     ]
-    upsert(session, NotionPageRow, [_page_row(database_id, page, seen_at) for page in pages], ["id"])
+    rows = [_page_row(database_id, page, seen_at) for page in pages]
+    upsert(session, NotionPageRow, rows, ["id"], changed_only=PAGE_CHANGES)
     if snapshots:
         session.execute(SnapshotRow.__table__.insert(), snapshots)
 
@@ -188,15 +219,16 @@ def _page_row(database_id: str, page: NotionPage, seen_at: datetime) -> dict[str
 
 def load_pages(session: Session, database_id: str) -> dict[str, NotionPage]:
     query = select(NotionPageRow).where(NotionPageRow.database_id == database_id)
-    return {row.id: _page(row) for row in session.scalars(query)}
+    return {row.id: row_page(row) for row in session.scalars(query)}
 
 
 def find_page(session: Session, page_id: str) -> NotionPage | None:
     row = session.get(NotionPageRow, page_id)
-    return _page(row) if row else None
+    return row_page(row) if row else None
 
 
-def _page(row: NotionPageRow) -> NotionPage:
+def row_page(row: Any) -> NotionPage:
+    """A notion_pages row (ORM object or plain row) as the model's page."""
     properties = {name: _prop(data) for name, data in (row.properties or {}).items()}
     return NotionPage(
         row.id, properties, row.created_time, row.last_edited_time, row.key, row.in_trash, row.gone
