@@ -186,21 +186,24 @@ class NotionClient:
 
     # -- reading pages ------------------------------------------------------------------------
 
-    def scan(self, since: datetime | None = None, until: datetime | None = None) -> Scan:
-        """Pages edited on or after `since` (all pages when None), windowed past the result cap."""
+    def scan(
+        self, since: datetime | None = None, until: datetime | None = None, only: list[str] | None = None
+    ) -> Scan:
+        """Pages edited on or after `since` (all pages when None), windowed past the result cap;
+        `only` limits the properties answered to those ids (a cheap listing of keys)."""
         stamp = "last_edited_time" if since is not None else "created_time"
         scan = Scan(iter(()))
-        scan.pages = self._windows(scan, stamp, since, until)
+        scan.pages = self._windows(scan, stamp, since, until, only)
         return scan
 
     def _windows(
-        self, scan: Scan, stamp: str, since: datetime | None, until: datetime | None
+        self, scan: Scan, stamp: str, since: datetime | None, until: datetime | None, only: list[str] | None
     ) -> Iterator[dict[str, Any]]:
         """Query in windows: when one query hits the result cap, go on from the last timestamp seen."""
         lower, boundary = since, set[str]()
         while True:
             fresh, truncated, last = 0, False, None
-            for page, capped in self._query(self._window_filter(stamp, lower, until), stamp, scan):
+            for page, capped in self._query(self._window_filter(stamp, lower, until), stamp, scan, only):
                 truncated = truncated or capped
                 if page["id"] in boundary:
                     continue  # seen in the previous window's last minute
@@ -229,7 +232,11 @@ class NotionClient:
         return parts[0] if len(parts) == 1 else {"and": parts}
 
     def _query(
-        self, filter_: dict[str, Any] | None, stamp: str, scan: Scan | None = None
+        self,
+        filter_: dict[str, Any] | None,
+        stamp: str,
+        scan: Scan | None = None,
+        only: list[str] | None = None,
     ) -> Iterator[tuple[dict[str, Any], bool]]:
         """Every page of one query (following next_cursor); the flag says whether it was cut at the cap."""
         body: dict[str, Any] = {
@@ -240,7 +247,7 @@ class NotionClient:
             body["filter"] = filter_
         count = 0
         while True:
-            answer = self._post_query(body)
+            answer = self._post_query(body, only)
             if scan is not None and scan.started is None:
                 scan.started = self.last_date
             count += len(answer.get("results", []))
@@ -253,8 +260,9 @@ class NotionClient:
                 return
             body["start_cursor"] = answer["next_cursor"]
 
-    def _post_query(self, body: dict[str, Any]) -> dict[str, Any]:
-        return self._database_call("query", "POST", self._query_path(), json=body)
+    def _post_query(self, body: dict[str, Any], only: list[str] | None = None) -> dict[str, Any]:
+        params = {"filter_properties": only} if only else None
+        return self._database_call("query", "POST", self._query_path(), json=body, params=params)
 
     def _database_call(self, verb: str, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         """A call on the database itself: Notion's 403/404 there means a wrong id or a database not shared."""

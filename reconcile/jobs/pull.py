@@ -18,6 +18,8 @@ from reconcile.clients.github import item_from_api, place_of
 from reconcile.clients.notion import page_from_api
 from reconcile.errors import ReconcileError
 from reconcile.jobs.context import Context
+from reconcile.jobs.schedule import done, due
+from reconcile.jobs.sweep import sweep, sweep_stream
 from reconcile.mirror import store
 from reconcile.model import GitHubItem, NotionPage
 
@@ -37,6 +39,7 @@ class PullResult:
     github: int = 0
     notion: int = 0
     not_modified: list[str] = field(default_factory=list)
+    missing: int | None = None  # linked pages the sweep found gone from the database (None: no sweep)
 
     def as_json(self) -> dict[str, int]:
         return {"github": self.github, "notion": self.notion}
@@ -48,6 +51,8 @@ def pull(
     """Both sides: the database first (a full pull checks its keys against GitHub), then each repository."""
     result = PullResult()
     result.notion = pull_pages(ctx, full=full, since=since, until=until)
+    if since is None and not full:  # a backfill looks at its window only; a full pull swept already
+        result.missing = sweep(ctx)
     for repo in ctx.config.github.repos:
         fetched = pull_repo(ctx, repo, full=full, since=since, until=until)
         if fetched is None:
@@ -68,10 +73,14 @@ def pull_repo(
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> int | None:
-    """One repository's issues and PRs; None when GitHub says nothing changed (304)."""
-    stream, now, backfill = f"github:{repo}", ctx.clock.now(), since is not None
-    with ctx.session() as session:
-        cursor = store.get_cursor(session, stream)
+    """One repository's issues and PRs; None when GitHub says nothing changed (304).
+
+    A complete listing (on `--full`, and every `github.resync_every`) also confirms which items left.
+    """
+    stream, now, backfill = github_stream(ctx.board, repo), ctx.clock.now(), since is not None
+    with ctx.session() as session:  # a 0.1 mirror's cursor, not yet per board, is taken up
+        cursor = store.get_cursor(session, stream) or store.get_cursor(session, f"github:{repo}")
+    full = full or (not backfill and due(ctx, stream, ctx.config.github.resync_every))
     incremental = not full and not backfill and cursor is not None
     start = since if backfill else cursor.value if incremental and cursor else None
     etag, etag_url = (cursor.etag, cursor.etag_url) if incremental and cursor else (None, None)
@@ -96,10 +105,15 @@ def pull_repo(
                 value=value,
                 etag=listing.etag if listing.single_page else None,
                 etag_url=listing.url,
-                full_at=now if full else (cursor.full_at if cursor else None),
+                full_at=ctx.now() if full else (cursor.full_at if cursor else None),
             )
-    log.info("github %s: %d items%s", repo, count, " (full)" if full else "")
+    log.info("github %s: %d items%s", repo, count, " (complete listing)" if full else "")
     return count
+
+
+def github_stream(board: str, repo: str) -> str:
+    """Each board keeps its own cursor and ETag per repository: another board's pull never hides a change."""
+    return f"github:{board}:{repo}"
 
 
 def _items(ctx: Context, raw: Iterable[dict[str, Any]], until: datetime | None) -> Iterator[GitHubItem | int]:
@@ -224,6 +238,8 @@ def pull_pages(
             value = max(value, cursor.value) if cursor and cursor.value else value
             full_at = now if start is None else (cursor.full_at if cursor else None)
             store.set_cursor(session, stream, now, value=value, full_at=full_at)
+        if start is None:  # a complete scan settled the missing pages: it was a sweep too
+            done(ctx, session, sweep_stream(database_id))
     log.info("notion: %d pages%s", scan.count, " (full)" if start is None else "")
     return scan.count
 
@@ -248,15 +264,5 @@ def _settle_missing(ctx: Context, seen: set[str]) -> list[NotionPage]:
         if raw is not None:
             settled.append(page_from_api(raw, ctx.config.mapping.key))
         elif page is not None:
-            settled.append(
-                NotionPage(
-                    page.id,
-                    page.properties,
-                    page.created_time,
-                    page.last_edited_time,
-                    page.key,
-                    page.in_trash,
-                    gone=True,
-                )
-            )
+            settled.append(store.marked_gone(page))
     return settled

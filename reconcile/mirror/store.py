@@ -245,6 +245,27 @@ def mark_page(session: Session, page_id: str, *, in_trash: bool, gone: bool = Fa
     )
 
 
+def marked_gone(page: NotionPage) -> NotionPage:
+    """The mirror's copy of a page that Notion no longer has (deleted for good, or moved away)."""
+    return NotionPage(
+        page.id, page.properties, page.created_time, page.last_edited_time, page.key, page.in_trash, gone=True
+    )
+
+
+def linked_live_pages(session: Session, database_id: str) -> list[str]:
+    """Ids of the board's pages that an item is linked to and that the mirror holds to be live."""
+    query = (
+        select(LinkRow.page_id)
+        .join(NotionPageRow, NotionPageRow.id == LinkRow.page_id)
+        .where(
+            LinkRow.database_id == database_id,
+            NotionPageRow.in_trash.is_(False),
+            NotionPageRow.gone.is_(False),
+        )
+    )
+    return list(session.scalars(query))
+
+
 def live_keys(session: Session, database_id: str) -> set[str]:
     """The keys the database's live pages carry."""
     query = select(NotionPageRow.key).where(

@@ -345,6 +345,7 @@ def test_a_timed_out_create_is_left_to_the_next_run_which_finds_it(world: World)
 def test_an_update_that_hits_a_trashed_or_deleted_page_recreates_it(
     world: World, clock: FakeClock, how: str
 ) -> None:
+    world.overrides["notion__sweep_every"] = "1d"  # this is the path when no sweep is due
     issue = world.issue(title="Before")
     world.run()
     old = world.page_for(issue["html_url"])
@@ -382,6 +383,7 @@ def test_on_deleted_page_restore_takes_a_trashed_page_out_of_the_trash(
 
 
 def test_on_deleted_page_ignore_makes_no_new_page(world: World, clock: FakeClock) -> None:
+    world.overrides["notion__sweep_every"] = "1d"  # this is the path when no sweep is due
     issue = world.issue(title="Before")
     world.run()
     world.sandbox.notion.delete_page(world.page_for(issue["html_url"])["id"])

@@ -46,6 +46,7 @@ def linked_page(world: World, url: str) -> str:
 
 
 def test_a_trashed_page_is_recreated_once_on_a_full_run_and_never_edited_in_place(world: World) -> None:
+    world.overrides["notion__sweep_every"] = "1d"  # this is the path when no sweep is due
     issue = world.issue(title="Keep me", labels=["bug"])
     old = linked_page(world, issue["html_url"])
     world.clock.advance(60)  # type: ignore[attr-defined]
@@ -71,6 +72,7 @@ def test_a_trashed_page_is_recreated_once_on_a_full_run_and_never_edited_in_plac
 def test_an_update_that_hits_a_trashed_page_recreates_it_instead(
     world: World, how: str, refusal: int
 ) -> None:
+    world.overrides["notion__sweep_every"] = "1d"  # this is the path when no sweep is due
     issue = world.issue(title="Ship it", assignees=["carol"])
     old = linked_page(world, issue["html_url"])
     world.clock.advance(60)  # type: ignore[attr-defined]
@@ -183,7 +185,7 @@ def test_ignore_leaves_a_trashed_page_alone(world: World) -> None:
 
 
 def test_ignore_skips_an_update_that_hits_a_trashed_page_without_failing_the_run(world: World) -> None:
-    world.overrides = {"apply__on_deleted_page": "ignore"}
+    world.overrides = {"apply__on_deleted_page": "ignore", "notion__sweep_every": "1d"}  # no sweep due
     issue = world.issue(title="Let it go", assignees=["dmitri"])
     page_id = trash_then_close(world, issue)
 

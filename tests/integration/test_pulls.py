@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from reconcile.clock import FakeClock
+from reconcile.jobs.pull import github_stream
 from reconcile.jobs.run import RunResult, execute, pull_step
 from reconcile.mirror import store
 from reconcile.sandbox import Fault, Sandbox
@@ -22,9 +23,11 @@ def cursors(world: World) -> dict[str, Cursor]:
     ctx = world.context()
     try:
         with ctx.session() as session:
-            streams = [f"github:{repo}" for repo in ("acme/web", "acme/api")]
-            streams.append(f"notion:{world.database_id}")
-            found = {stream: store.get_cursor(session, stream) for stream in streams}
+            streams = {
+                f"github:{repo}": github_stream(world.database_id, repo) for repo in ("acme/web", "acme/api")
+            }
+            streams[f"notion:{world.database_id}"] = f"notion:{world.database_id}"
+            found = {name: store.get_cursor(session, stream) for name, stream in streams.items()}
             return {
                 stream: (row.value, row.etag, row.etag_url, row.full_at, row.updated_at)
                 for stream, row in found.items()
@@ -54,6 +57,7 @@ def key_of(page: dict[str, Any]) -> str | None:
 
 
 def test_a_full_run_detects_deletions_on_both_sides(world: World, clock: FakeClock) -> None:
+    world.overrides["notion__sweep_every"] = "1d"  # the scheduled sweep and resync are not due yet
     trashed = world.issue(title="Page trashed")
     erased = world.issue(title="Page deleted")
     doomed = world.issue("acme/api", title="Issue deleted")
