@@ -9,11 +9,12 @@ from urllib.parse import unquote
 
 from reconcile.sandbox.notion_filters import stored
 from reconcile.sandbox.notion_model import Database, Page, Prop
+from reconcile.sandbox.notion_rich import plain_text, text_object
 from reconcile.sandbox.notion_schema import config_json
-from reconcile.sandbox.notion_values import plain_text, text_object
 from reconcile.sandbox.stamps import notion_time
 
 NEW_VERSION = "2025-09-03"
+NO_ARCHIVED_VERSION = "2026-03-11"  # `archived` is gone; `in_trash` stays
 
 
 def is_new(version: str) -> bool:
@@ -41,7 +42,7 @@ def page_json(page: Page, db: Database, version: str, only: set[str] | None = No
         if only is None or prop.id in only or unquote(prop.id) in only
     }
     title = next((plain_text(stored(page, p)) for p in db.props.values() if p.type == "title"), "")
-    return {
+    data = {
         "object": "page",
         "id": page.id,
         "created_time": notion_time(page.created_time),
@@ -53,10 +54,16 @@ def page_json(page: Page, db: Database, version: str, only: set[str] | None = No
         "parent": _page_parent(db, version),
         "archived": page.in_trash,
         "in_trash": page.in_trash,
+        # Recorded pages (2022-06-28 to 2026-03-11) carry both; a trashed page has is_archived false.
+        "is_archived": False,
+        "is_locked": page.locked,
         "properties": props,
         "url": notion_url(title, page.id),
         "public_url": None,
     }
+    if version >= NO_ARCHIVED_VERSION:
+        del data["archived"]
+    return data
 
 
 def _page_parent(db: Database, version: str) -> dict[str, Any]:
