@@ -135,3 +135,12 @@ def test_version_2026_03_11_has_no_archived(sb: Sandbox, db: str) -> None:
     assert "archived" not in page and page["in_trash"] is False
     refused = newest.patch(f"/v1/pages/{page['id']}", {"archived": True})
     assert refused.status_code == 400 and "archived" in refused.json()["message"]
+
+
+def test_database_times_keep_milliseconds_from_2025_09_03(sb: Sandbox, db: str) -> None:
+    newer = notion_client(sb, "2025-09-03")
+    database = newer.get(f"/v1/databases/{db}").json()
+    assert database["created_time"] == "2026-01-10T12:00:37.000+00:00"  # as recorded: not floored
+    source = newer.get(f"/v1/data_sources/{database['data_sources'][0]['id']}").json()
+    assert source["created_time"] == "2026-01-10T12:00:00.000Z"
+    assert notion_client(sb).get(f"/v1/databases/{db}").json()["created_time"] == "2026-01-10T12:00:00.000Z"
