@@ -233,7 +233,8 @@ def _names(raw: Any) -> tuple[str, ...]:
 
 
 def _user(raw: Any) -> str | None:
-    return _names([raw])[0] if isinstance(raw, dict) and _names([raw]) else None
+    names = _names([raw])
+    return names[0] if names else None
 
 
 def _text_value(raw: Any) -> str | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from reconcile.sandbox.notion_dates import stored_date
@@ -49,16 +49,12 @@ _EMPTY_LISTS = frozenset({"title", "rich_text", "multi_select", "people", "relat
 OptionMaker = Callable[[Prop, str, Any], dict[str, Any]]
 
 
-def _no_option(prop: Prop, name: str, color: Any) -> dict[str, Any]:
-    raise validation(f"{name} is not an option of {prop.name}.")
-
-
 @dataclass
 class Writing:
     """What storing a written value needs from the workspace: new options, mentions, text rewriting."""
 
-    new_option: OptionMaker = _no_option
-    rich: RichContext = field(default_factory=RichContext)
+    new_option: OptionMaker
+    rich: RichContext
 
 
 def empty_value(kind: str) -> Any:
