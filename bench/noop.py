@@ -29,7 +29,7 @@ per repo (a 304, free of rate limit) and one Notion query that returns nothing."
 
 def main() -> None:
     args = _arguments()
-    clock = FakeClock(datetime(2026, 1, 10, 12, 0, tzinfo=UTC))
+    clock = FakeClock(datetime(2026, 1, 10, 12, 0, 37, tzinfo=UTC))
     interval = timedelta(minutes=args.interval_minutes)
     with tempfile.TemporaryDirectory() as tmp, Sandbox(clock=clock) as sandbox:
         database_id = fill(sandbox, args.items, timedelta(days=90))

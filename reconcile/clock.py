@@ -32,11 +32,15 @@ class SystemClock:
             time.sleep(seconds)
 
 
+# Seconds in the default start, so that nothing passes by accident of round minutes (Notion keeps minutes).
+FAKE_START = datetime(2026, 1, 10, 12, 0, 37, tzinfo=UTC)
+
+
 class FakeClock:
     """A clock that only moves when told to; `sleep` advances it instead of waiting."""
 
     def __init__(self, start: datetime | None = None) -> None:
-        self._now = start or datetime(2026, 1, 10, 12, 0, tzinfo=UTC)
+        self._now = start or FAKE_START
         self._mono = 1000.0
         self._lock = threading.Lock()
         self.slept: list[float] = []

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from reconcile.model import Prop, Value, iso, parse_instant
+from reconcile.model import Prop, Value
 
 TEXT_TYPES = ("title", "rich_text")
 
@@ -90,19 +91,69 @@ def _number(value: Any) -> int | float | None:
 
 
 def _date(value: Any) -> str | None:
+    """A date or date-time at Notion's precision: dates stay dates, instants are floored to the minute.
+
+    Notion keeps a date-time to the minute (api-notes/notion.md §7a), so an instant with seconds equals
+    the instant Notion answers with; a range is `start/end` (ISO 8601 interval notation).
+    """
     if value is None or value == "":
         return None
+    if isinstance(value, dict):
+        return _date_object(value)
     if isinstance(value, datetime):
-        return iso(value)
+        return _minute(value)
     if isinstance(value, date):
         return value.isoformat()
     text = str(value).strip()
+    if "/" in text:
+        start, _, end = text.partition("/")
+        return _range(_date(start), _date(end))
+    return _date_text(text, None)
+
+
+def _date_object(raw: dict[str, Any]) -> str | None:
+    """A date value object `{start, end, time_zone}`: the zone names the offset of naive times."""
+    zone = raw.get("time_zone")
+    start = _date_text(str(raw.get("start") or "").strip(), zone)
+    end = _date_text(str(raw.get("end") or "").strip(), zone) if raw.get("end") else None
+    return _range(start, end)
+
+
+def _range(start: str | None, end: str | None) -> str | None:
+    if start is None:
+        return None
+    return f"{start}/{end}" if end else start
+
+
+def _date_text(text: str, zone: Any) -> str | None:
+    if not text:
+        return None
     try:
         if len(text) == 10:  # a date without a time stays a date
             return date.fromisoformat(text).isoformat()
-        return iso(parse_instant(text))
+        moment = datetime.fromisoformat(text.replace("z", "Z"))
     except ValueError:  # not a date (a milestone called "Sprint 12a", say): no value
         return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=_zone(zone))
+    return _minute(moment)
+
+
+def _zone(name: Any) -> Any:
+    """The time zone Notion folds into a naive time's offset (UTC when none or unknown)."""
+    if isinstance(name, str) and name:
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            return UTC
+    return UTC
+
+
+def _minute(moment: datetime) -> str:
+    """An instant in UTC, floored to the minute, as `YYYY-MM-DDTHH:MM:00Z`."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:00Z")
 
 
 def _checkbox(value: Any) -> bool:
@@ -143,20 +194,30 @@ def split_text(text: str, size: int = TEXT_CHUNK) -> list[str]:
 # -- decoding API JSON ---------------------------------------------------------------------------
 
 
-def decode(prop: dict[str, Any]) -> Prop:
-    """A property value object from the API, decoded and normalised."""
-    kind = prop.get("type", "")
-    raw = prop.get(kind)
+def decode(prop: Any) -> Prop:
+    """A property value object from the API, decoded and normalised; an unknown type decodes to None."""
+    if not isinstance(prop, dict):
+        return Prop("", None)
+    kind = str(prop.get("type") or "")
     decoder = _DECODERS.get(kind)
-    return Prop(kind, decoder(raw) if decoder else None)
+    return Prop(kind, decoder(prop.get(kind)) if decoder else None)
 
 
 def _plain(raw: Any) -> str | None:
-    return "".join(part.get("plain_text") or _content(part) for part in raw or []) or None
+    """Rich text as its plain text: every part (text, mention, equation) in order."""
+    if not isinstance(raw, list):
+        return None
+    return "".join(_part_text(part) for part in raw if isinstance(part, dict)) or None
 
 
-def _content(part: dict[str, Any]) -> str:
-    return str((part.get("text") or {}).get("content") or "")
+def _part_text(part: dict[str, Any]) -> str:
+    if isinstance(part.get("plain_text"), str):
+        return str(part["plain_text"])
+    kind = part.get("type", "text")
+    inner = part.get(kind) if isinstance(part.get(kind), dict) else {}
+    if kind == "equation":
+        return str(inner.get("expression") or "")
+    return str(inner.get("content") or "") if kind == "text" else ""
 
 
 def _named(raw: Any) -> str | None:
@@ -164,14 +225,24 @@ def _named(raw: Any) -> str | None:
 
 
 def _names(raw: Any) -> tuple[str, ...]:
-    return tuple(sorted({item.get("name") or item.get("id") or "" for item in raw or []} - {""}))
+    """Options, people or pages: their names (ids when there is no name), as a sorted set."""
+    if not isinstance(raw, list):
+        return ()
+    items = [item for item in raw if isinstance(item, dict)]
+    return tuple(sorted({str(item.get("name") or item.get("id") or "") for item in items} - {""}))
 
 
-def _date_value(raw: Any) -> str | None:
-    return _date(raw.get("start")) if isinstance(raw, dict) else None
+def _user(raw: Any) -> str | None:
+    names = _names([raw])
+    return names[0] if names else None
+
+
+def _text_value(raw: Any) -> str | None:
+    return raw if isinstance(raw, str) and raw else None
 
 
 def _formula(raw: Any) -> Value:
+    """A formula's or rollup's result, decoded as the type it reports (string, number, boolean, date)."""
     return decode(raw).value if isinstance(raw, dict) else None
 
 
@@ -188,19 +259,22 @@ _DECODERS: dict[str, Any] = {
     "select": _named,
     "status": _named,
     "multi_select": _names,
-    "url": lambda raw: raw or None,
-    "email": lambda raw: raw or None,
-    "phone_number": lambda raw: raw or None,
+    "url": _text_value,
+    "email": _text_value,
+    "phone_number": _text_value,
     "number": _number,
-    "date": _date_value,
+    "date": _date,
     "checkbox": bool,
     "created_time": _date,
     "last_edited_time": _date,
+    "created_by": _user,
+    "last_edited_by": _user,
     "people": _names,
     "relation": _names,
     "formula": _formula,
+    "rollup": _formula,
     "unique_id": _unique_id,
-    "string": lambda raw: raw or None,
+    "string": _text_value,
     "boolean": bool,
 }
 
@@ -218,5 +292,13 @@ def encode(kind: str, value: Value) -> dict[str, Any]:
     if kind == "multi_select":
         return {kind: [{"name": name} for name in value]}
     if kind == "date":
-        return {kind: {"start": value} if value else None}
+        return {kind: _date_write(value)}
     return {kind: value}
+
+
+def _date_write(value: str | None) -> dict[str, Any] | None:
+    """A date value object; a range `start/end` is written with its end, so Notion's `end` is set too."""
+    if not value:
+        return None
+    start, _, end = value.partition("/")
+    return {"start": start, "end": end or None}

@@ -26,7 +26,7 @@ from reconcile.sandbox.sample import SCHEMA as SAMPLE_SCHEMA
 
 PG_ADMIN = os.environ.get("RECONCILE_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 REPOS = ["acme/web", "acme/api"]
-START = datetime(2026, 1, 10, 12, 0, tzinfo=UTC)
+START = datetime(2026, 1, 10, 12, 0, 37, tzinfo=UTC)  # seconds: Notion keeps minutes
 
 SCHEMA: dict[str, Any] = SAMPLE_SCHEMA  # the demo's database
 MAPPING: dict[str, Any] = copy.deepcopy(DEMO_MAPPING)  # the demo's mapping, with Status owned by GitHub

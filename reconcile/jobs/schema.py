@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,38 +69,75 @@ def _unique(names: list[Any]) -> list[str]:
     return [name for name in dict.fromkeys(names) if name]
 
 
+def spelling(name: str) -> str:
+    """A name as people read it: without case or spacing (`In Progress`, `in progress`, `InProgress`)."""
+    return "".join(name.split()).casefold()
+
+
+def near_miss(name: str, existing: Iterable[Any]) -> str | None:
+    """An existing name that differs from `name` only by case or spacing (Notion compares names exactly)."""
+    key = spelling(name)
+    return next(
+        (other for other in existing if isinstance(other, str) and other != name and spelling(other) == key),
+        None,
+    )
+
+
 def compare(config: Config, schema: dict[str, Any]) -> list[dict[str, Any]]:
-    """Missing properties, wrong types and missing options (CONTRACT §8 shape)."""
-    problems = []
+    """Missing properties, wrong types and missing options (CONTRACT §8 shape, plus `suggestion`)."""
+    problems: list[dict[str, Any]] = []
     for name, (kind, options) in wanted(config).items():
         actual = schema.get(name)
         if actual is None:
-            problems.append({"property": name, "problem": "missing", "expected": kind, "actual": None})
-        elif actual.get("type") != kind:
-            problems.append(
-                {"property": name, "problem": "wrong_type", "expected": kind, "actual": actual.get("type")}
-            )
-        else:
-            have = {option.get("name") for option in (actual.get(kind) or {}).get("options", [])}
-            problems += [
-                {"property": name, "problem": "missing_option", "expected": option, "actual": None}
-                for option in options
-                if option not in have
-            ]
+            problems.append(_problem(name, "missing", kind, None, near_miss(name, schema)))
+            continue
+        actual_kind = actual.get("type")
+        if actual_kind != kind:
+            problems.append(_problem(name, "wrong_type", kind, actual_kind))
+        if kind in OPTION_TYPES and actual_kind in OPTION_TYPES:  # a select mapped onto a status: check both
+            problems += _option_problems(name, options, actual)
     return problems
+
+
+def _option_problems(name: str, options: list[str], actual: dict[str, Any]) -> list[dict[str, Any]]:
+    have = [option.get("name") for option in (actual.get(actual.get("type")) or {}).get("options", [])]
+    return [
+        _problem(name, "missing_option", option, None, near_miss(option, have))
+        for option in options
+        if option not in have
+    ]
+
+
+def _problem(
+    prop: str, problem: str, expected: Any, actual: Any, suggestion: str | None = None
+) -> dict[str, Any]:
+    entry = {"property": prop, "problem": problem, "expected": expected, "actual": actual}
+    if suggestion is not None:
+        entry["suggestion"] = suggestion
+    return entry
 
 
 def patch_for(
     config: Config, schema: dict[str, Any], problems: list[dict[str, Any]]
 ) -> tuple[dict[str, Any], list[str]]:
-    """The schema PATCH that adds what is missing (removing nothing), and what cannot be fixed."""
+    """The schema PATCH that adds what is missing (removing nothing), and what cannot be fixed.
+
+    A near miss stops the fix: adding `In Progress` beside `In progress` (or `labels` beside `Labels`) would
+    give Notion two names for one thing and split the pages between them.
+    """
+    near = [problem for problem in problems if problem.get("suggestion")]
+    if near:
+        return {}, [_near_miss_reason(problem) for problem in near]
     kinds = wanted(config)
+    retyped = {p["property"] for p in problems if p["problem"] == "wrong_type"}
     patch: dict[str, Any] = {}
     unfixable: list[str] = []
     for problem in problems:
         name, kind = problem["property"], kinds[problem["property"]][0]
         if problem["problem"] == "wrong_type":
             unfixable.append(f"{name}: is {problem['actual']}, the mapping needs {kind} (change it by hand)")
+        elif name in retyped:
+            continue  # options of a property of the wrong type: adding them would change its type
         elif kind == "status":
             unfixable.append(
                 f"{name}: the API cannot add status options; add {problem['expected']!r} by hand"
@@ -114,6 +152,16 @@ def patch_for(
             )
             entry[kind]["options"].append({"name": problem["expected"]})
     return patch, unfixable
+
+
+def _near_miss_reason(problem: dict[str, Any]) -> str:
+    what = "property" if problem["problem"] == "missing" else "option"
+    wanted_name = problem["property"] if what == "property" else problem["expected"]
+    return (
+        f"{problem['property']}: not adding the {what} {wanted_name!r}: the database has "
+        f"{problem['suggestion']!r}, which differs only by case or spacing, and Notion compares names "
+        f"exactly; use {problem['suggestion']!r} in the config (or rename it in Notion)"
+    )
 
 
 # -- with the API --------------------------------------------------------------------------------
@@ -158,8 +206,20 @@ def render_check(result: SchemaResult, fmt: str) -> str:
             "wrong_type": f"is {problem['actual']}, the mapping needs {problem['expected']}",
             "missing_option": f"has no option {problem['expected']!r}",
         }[problem["problem"]]
+        if problem.get("suggestion"):
+            detail += f"; did you mean `{problem['suggestion']}`?"
+        if problem["problem"] == "wrong_type" and {problem["expected"], problem["actual"]} == {
+            "select",
+            "status",
+        }:
+            detail += f" (to use it as it is, set `type: {problem['actual']}` in the mapping)"
         lines.append(f"  {'- ' if fmt == 'markdown' else ''}{problem['property']}: {detail}")
     lines += [f"  cannot fix: {reason}" for reason in result.unfixable]
-    if not result.fixed and not result.unfixable:
+    if any(problem.get("suggestion") for problem in result.problems) and not result.unfixable:
+        lines.append(
+            "Correct the spelling in the config: Notion compares names exactly, and `schema fix` will"
+        )
+        lines.append("not add a second spelling of an existing name.")
+    elif not result.fixed and not result.unfixable:
         lines.append("Run `reconcile schema fix` to add what is missing.")
     return "\n".join(lines)

@@ -136,8 +136,10 @@ class GitHubRouter:
         moved = self._state.renamed(full_name)
         if moved is None:
             return _error(404, "Not Found", LIST_DOCS if rest == "/issues" else REPO_DOCS)
+        # GitHub answers a renamed or transferred repository with the id form of the URL
+        # (PyGithub's recorded Repository.testGetRepositoryWith301Redirect): /repositories/{id}/...
         query = f"?{request.query_string}" if request.query_string else ""
-        return _moved(f"{self._base(request)}/repos/{moved.full_name}{rest}{query}")
+        return _moved(f"{self._base(request)}/repositories/{moved.id}{rest}{query}")
 
     def _repo_route(self, request: Request, repo: Repo, rest: str) -> Response:
         if rest == "":
@@ -159,7 +161,7 @@ class GitHubRouter:
             found = self._state.locate(repo.moved[number])
             if found is not None:
                 target, moved = found
-                return _moved(f"{self._base(request)}/repos/{target.full_name}/issues/{moved.number}")
+                return _moved(f"{self._base(request)}/repositories/{target.id}/issues/{moved.number}")
         if number in repo.deleted:
             return _error(410, "This issue was deleted", GET_DOCS)
         return _error(404, "Not Found", GET_DOCS)

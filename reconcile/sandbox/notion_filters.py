@@ -8,7 +8,8 @@ from typing import Any
 
 from reconcile.sandbox.notion_errors import UNDEFINED, body_error, shown, validation
 from reconcile.sandbox.notion_model import Database, Page, Prop
-from reconcile.sandbox.notion_values import empty_value, plain_text
+from reconcile.sandbox.notion_rich import plain_text
+from reconcile.sandbox.notion_values import empty_value
 from reconcile.sandbox.stamps import floor_minute, is_date_only, parse_instant
 
 Predicate = Callable[[Page], bool]

@@ -58,5 +58,6 @@ class Page:
     last_edited_by: str
     seq: int
     in_trash: bool = False
+    locked: bool = False
     icon: Any = None
     cover: Any = None

@@ -10,6 +10,7 @@ from reconcile.sandbox.notion_errors import body_error, not_found, shown, valida
 from reconcile.sandbox.notion_model import Database
 from reconcile.sandbox.notion_query import run_query
 from reconcile.sandbox.notion_render import (
+    NO_ARCHIVED_VERSION,
     bot_json,
     data_source_json,
     database_json,
@@ -18,8 +19,8 @@ from reconcile.sandbox.notion_render import (
     page_json,
     person_json,
 )
+from reconcile.sandbox.notion_rich import plain_text
 from reconcile.sandbox.notion_state import NotionState, visible
-from reconcile.sandbox.notion_values import plain_text
 
 CREATE_KEYS = frozenset(
     {"parent", "properties", "children", "icon", "cover", "content", "template", "position"}
@@ -106,16 +107,22 @@ class NotionOps:
     def update_page(self, token: str, raw_id: str, body: dict[str, Any], version: str) -> dict[str, Any]:
         """PATCH /v1/pages/{id}: properties, in_trash / archived, icon, cover."""
         _check_keys(body, UPDATE_KEYS)
+        if "archived" in body and version >= NO_ARCHIVED_VERSION:
+            raise body_error("archived", f"should be not present, instead was {shown(body['archived'])}.")
         page = self._page(token, raw_id)
         trash = body.get("in_trash", body.get("archived"))
         if trash is not None and not isinstance(trash, bool):
             raise body_error("in_trash", f"should be a boolean, instead was {shown(trash)}.")
+        locked = body.get("is_locked")
+        if locked is not None and not isinstance(locked, bool):
+            raise body_error("is_locked", f"should be a boolean, instead was {shown(locked)}.")
         actor = self._state.bot_id(token) or ""
         if trash is False:
             page.in_trash = False
         if body.get("properties"):
             self._state.write(page, body["properties"], actor)
         page.in_trash = trash if trash is not None else page.in_trash
+        page.locked = locked if locked is not None else page.locked
         page.icon = body.get("icon", page.icon)
         page.cover = body.get("cover", page.cover)
         self._state.touch(page, actor)

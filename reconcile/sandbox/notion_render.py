@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import copy
 import re
+from datetime import datetime
 from typing import Any
 from urllib.parse import unquote
 
 from reconcile.sandbox.notion_filters import stored
 from reconcile.sandbox.notion_model import Database, Page, Prop
+from reconcile.sandbox.notion_rich import plain_text, text_object
 from reconcile.sandbox.notion_schema import config_json
-from reconcile.sandbox.notion_values import plain_text, text_object
-from reconcile.sandbox.stamps import notion_time
+from reconcile.sandbox.stamps import notion_time, utc
 
 NEW_VERSION = "2025-09-03"
+NO_ARCHIVED_VERSION = "2026-03-11"  # `archived` is gone; `in_trash` stays
 
 
 def is_new(version: str) -> bool:
@@ -41,7 +43,7 @@ def page_json(page: Page, db: Database, version: str, only: set[str] | None = No
         if only is None or prop.id in only or unquote(prop.id) in only
     }
     title = next((plain_text(stored(page, p)) for p in db.props.values() if p.type == "title"), "")
-    return {
+    data = {
         "object": "page",
         "id": page.id,
         "created_time": notion_time(page.created_time),
@@ -53,10 +55,16 @@ def page_json(page: Page, db: Database, version: str, only: set[str] | None = No
         "parent": _page_parent(db, version),
         "archived": page.in_trash,
         "in_trash": page.in_trash,
+        # Recorded pages (2022-06-28 to 2026-03-11) carry both; a trashed page has is_archived false.
+        "is_archived": False,
+        "is_locked": page.locked,
         "properties": props,
         "url": notion_url(title, page.id),
         "public_url": None,
     }
+    if version >= NO_ARCHIVED_VERSION:
+        del data["archived"]
+    return data
 
 
 def _page_parent(db: Database, version: str) -> dict[str, Any]:
@@ -104,9 +112,18 @@ def database_json(db: Database, version: str) -> dict[str, Any]:
         data["is_locked"] = False
         data["data_sources"] = [{"id": db.data_source_id, "name": db.title}]
         del data["archived"]
+        # Recorded 2025-09-03+ database objects keep their times to the millisecond (pages and data
+        # sources are floored to the minute): "2026-06-27T17:00:44.080+00:00".
+        data["created_time"] = precise_time(db.created_time)
+        data["last_edited_time"] = precise_time(db.last_edited_time)
     else:
         data["properties"] = schema_json(db)
     return data
+
+
+def precise_time(moment: datetime) -> str:
+    """A timestamp to the millisecond, as 2025-09-03 database objects carry it."""
+    return utc(moment).strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc(moment).microsecond // 1000:03d}+00:00"
 
 
 def data_source_json(db: Database) -> dict[str, Any]:

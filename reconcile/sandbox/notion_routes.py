@@ -157,7 +157,8 @@ class NotionRouter:
             self._validator.check(version, request.method, route.template, call.body)
         with self._lock:
             payload = self._dispatch(route.name, call)
-        response = json_response(200, payload)
+        # Real answers carry the request id in the body too (pages, lists, databases, errors).
+        response = json_response(200, {**payload, "request_id": request_id})
         response.wrote = request.method in ("POST", "PATCH") and route.name != "query"
         return response
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import itertools
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -13,15 +13,22 @@ from reconcile.clock import Clock
 from reconcile.sandbox.ids import IdMaker, normalize_id
 from reconcile.sandbox.notion_errors import body_error, not_found, shown, validation
 from reconcile.sandbox.notion_model import Database, Page
-from reconcile.sandbox.notion_render import page_json, schema_json
+from reconcile.sandbox.notion_render import bot_json, page_json, person_json, schema_json
+from reconcile.sandbox.notion_rich import RichContext, plain_text
 from reconcile.sandbox.notion_schema import SchemaBuilder
-from reconcile.sandbox.notion_values import coerce
+from reconcile.sandbox.notion_values import Writing, coerce
 
 PYTHON_API_VERSION = "2022-06-28"
 
 
 class NotionState:
-    """Databases, pages, integration tokens and sharing; every method takes the sandbox lock."""
+    """Databases, pages, integration tokens and sharing; every method takes the sandbox lock.
+
+    `text_normaliser`, when set, rewrites the content of every text part Notion stores (trimming or
+    collapsing whitespace, say): a form of a value the job cannot foresee, for tests of convergence.
+    """
+
+    text_normaliser: Callable[[str], str] | None = None
 
     def __init__(self, clock: Clock, lock: threading.RLock, seed: int, default_token: str) -> None:
         self._clock = clock
@@ -198,11 +205,35 @@ class NotionState:
                 prop = db.prop(key)
                 if prop is None:
                     raise validation(f"{key} is not a property that exists.")
-                staged[prop.id] = coerce(prop, raw, f"properties.{key}", self.schemas.new_option)
+                staged[prop.id] = coerce(prop, raw, f"properties.{key}", self._writing())
         except Exception:
             db.props = saved  # options auto-added by a rejected write must not stay
             raise
         page.values.update(staged)
+
+    def _writing(self) -> Writing:
+        return Writing(self.schemas.new_option, RichContext(self._mention, self.text_normaliser))
+
+    def _mention(self, kind: str, ref: str) -> tuple[dict[str, Any], str] | None:
+        """What a mention of that user, page or database reads back as (None when there is none)."""
+        key = normalize_id(ref)
+        if kind == "user":
+            if key == self.person_id:
+                person = person_json(self.person_id)
+                return person, f"@{person['name']}"
+            if key in self._bots.values():
+                bot = bot_json(str(key))
+                return bot, f"@{bot['name']}"
+            return None
+        if kind == "page" and key in self._pages:
+            return {"id": key}, self._title(self._pages[key]) or "Untitled"
+        if kind == "database" and key in self._dbs:
+            return {"id": key}, self._dbs[key].title
+        return None
+
+    def _title(self, page: Page) -> str:
+        props = self._dbs[page.database_id].props.values()
+        return next((plain_text(page.values.get(p.id, [])) for p in props if p.type == "title"), "")
 
     def _set_trash(self, page_id: str, trashed: bool) -> None:
         with self.lock:

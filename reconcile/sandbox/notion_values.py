@@ -3,25 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
+from reconcile.sandbox.notion_dates import stored_date
 from reconcile.sandbox.notion_errors import UNDEFINED, body_error, shown, too_long, validation
 from reconcile.sandbox.notion_model import Prop
-from reconcile.sandbox.stamps import parse_instant
+from reconcile.sandbox.notion_rich import RichContext, stored_part, utf16_len
 
-TEXT_LIMIT = 2000
 ARRAY_LIMIT = 100
 URL_LIMIT = 2000
 SHORT_LIMIT = 200
 OPTION_NAME_LIMIT = 100
-ANNOTATIONS = {
-    "bold": False,
-    "italic": False,
-    "strikethrough": False,
-    "underline": False,
-    "code": False,
-    "color": "default",
-}
 READ_ONLY = frozenset(
     {
         "created_time",
@@ -56,9 +49,12 @@ _EMPTY_LISTS = frozenset({"title", "rich_text", "multi_select", "people", "relat
 OptionMaker = Callable[[Prop, str, Any], dict[str, Any]]
 
 
-def utf16_len(text: str) -> int:
-    """Length in UTF-16 code units, as JavaScript (and so Notion) counts."""
-    return len(text.encode("utf-16-le")) // 2
+@dataclass
+class Writing:
+    """What storing a written value needs from the workspace: new options, mentions, text rewriting."""
+
+    new_option: OptionMaker
+    rich: RichContext
 
 
 def empty_value(kind: str) -> Any:
@@ -68,23 +64,7 @@ def empty_value(kind: str) -> Any:
     return False if kind == "checkbox" else None
 
 
-def text_object(content: str, link: dict[str, str] | None = None) -> dict[str, Any]:
-    """A rich text object in the read shape."""
-    return {
-        "type": "text",
-        "text": {"content": content, "link": link},
-        "annotations": dict(ANNOTATIONS),
-        "plain_text": content,
-        "href": link["url"] if link else None,
-    }
-
-
-def plain_text(items: list[dict[str, Any]]) -> str:
-    """The concatenated plain text of rich text objects."""
-    return "".join(item.get("plain_text", "") for item in items)
-
-
-def coerce(prop: Prop, raw: Any, where: str, new_option: OptionMaker) -> Any:
+def coerce(prop: Prop, raw: Any, where: str, ctx: Writing) -> Any:
     """Validate a written property value object; return the value to store."""
     if not isinstance(raw, dict):
         raise body_error(where, f"should be an object, instead was {shown(raw)}.")
@@ -93,12 +73,12 @@ def coerce(prop: Prop, raw: Any, where: str, new_option: OptionMaker) -> Any:
         raise validation(f"{prop.name} is expected to be {prop.type}.")
     if prop.type in READ_ONLY:
         raise validation(f"{prop.name} is a read-only property of type {prop.type} and cannot be set.")
-    return _COERCERS[prop.type](prop, raw[prop.type], f"{where}.{prop.type}", new_option)
+    return _COERCERS[prop.type](prop, raw[prop.type], f"{where}.{prop.type}", ctx)
 
 
-def _rich(prop: Prop, value: Any, where: str, new_option: OptionMaker) -> list[dict[str, Any]]:
+def _rich(prop: Prop, value: Any, where: str, ctx: Writing) -> list[dict[str, Any]]:
     items = _array(value, where)
-    return [_text_item(item, f"{where}[{i}]") for i, item in enumerate(items)]
+    return [stored_part(item, f"{where}[{i}]", ctx.rich) for i, item in enumerate(items)]
 
 
 def _array(value: Any, where: str) -> list[Any]:
@@ -109,53 +89,20 @@ def _array(value: Any, where: str) -> list[Any]:
     return value
 
 
-def _text_item(item: Any, where: str) -> dict[str, Any]:
-    if not isinstance(item, dict):
-        raise body_error(where, f"should be an object, instead was {shown(item)}.")
-    text = item.get("text", UNDEFINED)
-    if item.get("type", "text") != "text" or not isinstance(text, dict):
-        raise body_error(f"{where}.text", f"should be an object, instead was {shown(text)}.")
-    content = text.get("content", UNDEFINED)
-    if not isinstance(content, str):
-        raise body_error(f"{where}.text.content", f"should be a string, instead was {shown(content)}.")
-    if utf16_len(content) > TEXT_LIMIT:
-        raise too_long(f"{where}.text.content", TEXT_LIMIT, utf16_len(content))
-    result = text_object(content, _link(text.get("link"), f"{where}.text.link"))
-    annotations = item.get("annotations")
-    if annotations is not None:
-        if not isinstance(annotations, dict):
-            raise body_error(
-                f"{where}.annotations", f"should be an object, instead was {shown(annotations)}."
-            )
-        result["annotations"].update(annotations)
-    return result
-
-
-def _link(link: Any, where: str) -> dict[str, str] | None:
-    if link is None:
-        return None
-    url = link.get("url", UNDEFINED) if isinstance(link, dict) else UNDEFINED
-    if not isinstance(url, str):
-        raise body_error(f"{where}.url", f"should be a string, instead was {shown(url)}.")
-    if utf16_len(url) > URL_LIMIT:
-        raise too_long(f"{where}.url", URL_LIMIT, utf16_len(url))
-    return {"url": url}
-
-
-def _select(prop: Prop, value: Any, where: str, new_option: OptionMaker) -> dict[str, Any] | None:
+def _select(prop: Prop, value: Any, where: str, ctx: Writing) -> dict[str, Any] | None:
     if value is None:
         return None
     if not isinstance(value, dict):
         raise body_error(where, f"should be an object or `null`, instead was {shown(value)}.")
-    return option_value(prop, value, where, new_option)
+    return option_value(prop, value, where, ctx.new_option)
 
 
-def _multi(prop: Prop, value: Any, where: str, new_option: OptionMaker) -> list[dict[str, Any]]:
+def _multi(prop: Prop, value: Any, where: str, ctx: Writing) -> list[dict[str, Any]]:
     chosen: dict[str, dict[str, Any]] = {}
     for i, item in enumerate(_array(value, where)):
         if not isinstance(item, dict):
             raise body_error(f"{where}[{i}]", f"should be an object, instead was {shown(item)}.")
-        option = option_value(prop, item, f"{where}[{i}]", new_option)
+        option = option_value(prop, item, f"{where}[{i}]", ctx.new_option)
         chosen.setdefault(option["id"], option)
     return list(chosen.values())
 
@@ -195,33 +142,12 @@ def _chosen(option: dict[str, Any]) -> dict[str, Any]:
     return {"id": option["id"], "name": option["name"], "color": option["color"]}
 
 
-def _date(prop: Prop, value: Any, where: str, new_option: OptionMaker) -> dict[str, Any] | None:
-    if value is None:
-        return None
-    if not isinstance(value, dict):
-        raise body_error(where, f"should be an object or `null`, instead was {shown(value)}.")
-    start = _iso(value.get("start", UNDEFINED), f"{where}.start")
-    end = value.get("end")
-    if end is not None:
-        _iso(end, f"{where}.end")
-    zone = value.get("time_zone")
-    if zone is not None and not isinstance(zone, str):
-        raise body_error(f"{where}.time_zone", f"should be a string or `null`, instead was {shown(zone)}.")
-    return {"start": start, "end": end, "time_zone": zone}
+def _date(prop: Prop, value: Any, where: str, ctx: Writing) -> dict[str, Any] | None:
+    return stored_date(value, where)
 
 
-def _iso(text: Any, where: str) -> str:
-    try:
-        parse_instant(text)
-    except (ValueError, TypeError):
-        raise body_error(
-            where, f"should be a valid ISO 8601 date string, instead was {shown(text)}."
-        ) from None
-    return str(text)
-
-
-def _string(limit: int) -> Callable[[Prop, Any, str, OptionMaker], str | None]:
-    def coerce_string(prop: Prop, value: Any, where: str, new_option: OptionMaker) -> str | None:
+def _string(limit: int) -> Callable[[Prop, Any, str, Writing], str | None]:
+    def coerce_string(prop: Prop, value: Any, where: str, ctx: Writing) -> str | None:
         if value is None:
             return None
         if not isinstance(value, str):
@@ -233,22 +159,20 @@ def _string(limit: int) -> Callable[[Prop, Any, str, OptionMaker], str | None]:
     return coerce_string
 
 
-def _number(prop: Prop, value: Any, where: str, new_option: OptionMaker) -> float | int | None:
+def _number(prop: Prop, value: Any, where: str, ctx: Writing) -> float | int | None:
     if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
         raise body_error(where, f"should be a number or `null`, instead was {shown(value)}.")
     return value
 
 
-def _checkbox(prop: Prop, value: Any, where: str, new_option: OptionMaker) -> bool:
+def _checkbox(prop: Prop, value: Any, where: str, ctx: Writing) -> bool:
     if not isinstance(value, bool):
         raise body_error(where, f"should be a boolean, instead was {shown(value)}.")
     return value
 
 
-def _references(kind: str | None) -> Callable[[Prop, Any, str, OptionMaker], list[dict[str, Any]]]:
-    def coerce_references(
-        prop: Prop, value: Any, where: str, new_option: OptionMaker
-    ) -> list[dict[str, Any]]:
+def _references(kind: str | None) -> Callable[[Prop, Any, str, Writing], list[dict[str, Any]]]:
+    def coerce_references(prop: Prop, value: Any, where: str, ctx: Writing) -> list[dict[str, Any]]:
         refs = []
         for i, item in enumerate(_array(value, where)):
             ref = item.get("id", UNDEFINED) if isinstance(item, dict) else UNDEFINED
@@ -260,11 +184,11 @@ def _references(kind: str | None) -> Callable[[Prop, Any, str, OptionMaker], lis
     return coerce_references
 
 
-def _files(prop: Prop, value: Any, where: str, new_option: OptionMaker) -> list[Any]:
+def _files(prop: Prop, value: Any, where: str, ctx: Writing) -> list[Any]:
     return list(_array(value, where))
 
 
-_COERCERS: dict[str, Callable[[Prop, Any, str, OptionMaker], Any]] = {
+_COERCERS: dict[str, Callable[[Prop, Any, str, Writing], Any]] = {
     "title": _rich,
     "rich_text": _rich,
     "select": _select,

@@ -115,8 +115,8 @@ def build_sample(sandbox: Sandbox) -> SampleInfo:
 def _add_item(
     sandbox: Sandbox, rng: random.Random, repo: str, title: str, is_pull: bool, fate: str, now: datetime
 ) -> None:
-    created = now - timedelta(days=rng.uniform(2, 60))
-    updated = created + (now - created) * rng.uniform(0.05, 0.95)
+    created = _with_seconds(now - timedelta(days=rng.uniform(2, 60)))
+    updated = _with_seconds(created + (now - created) * rng.uniform(0.05, 0.95))
     closed = fate.startswith("closed") or fate == "merged"
     sandbox.github.create_issue(
         repo,
@@ -133,3 +133,9 @@ def _add_item(
         created_at=created,
         updated_at=updated,
     )
+
+
+def _with_seconds(moment: datetime) -> datetime:
+    """A GitHub timestamp (whole seconds) that never falls on a round minute, as real ones rarely do."""
+    moment = moment.replace(microsecond=0)
+    return moment if moment.second else moment.replace(second=37)

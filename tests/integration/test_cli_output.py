@@ -91,7 +91,7 @@ def test_plan_markdown_has_a_table_for_operations_and_a_section_each_for_the_res
 def test_plan_json_carries_the_stale_operation_drift_and_orphans(busy: dict[str, Any]) -> None:
     body = json.loads(plan_output(busy, "--format", "json"))
 
-    assert body["generated_at"] == "2026-01-30T12:00:00Z"
+    assert body["generated_at"] == "2026-01-30T12:00:37Z"
     assert [op["action"] for op in body["operations"]] == ["update", "stale"]
     stale = body["operations"][1]
     assert stale["page_id"] == busy["pages"]["stale"] and list(stale["changes"]) == ["Notes"]

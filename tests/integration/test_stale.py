@@ -77,7 +77,7 @@ def test_the_stale_command_lists_them_as_json_text_and_markdown(world: World, tm
 
     assert answer.returncode == 0, answer.stderr
     body = json.loads(answer.stdout)
-    assert set(body) == {"generated_at", "stale"} and body["generated_at"] == "2026-01-25T12:00:00Z"
+    assert set(body) == {"generated_at", "stale"} and body["generated_at"] == "2026-01-25T12:00:37Z"
     by_id = {entry["page_id"]: entry for entry in body["stale"]}
     assert set(by_id) == {page_id, by_hand}
     assert by_id[page_id] == {
@@ -85,7 +85,7 @@ def test_the_stale_command_lists_them_as_json_text_and_markdown(world: World, tm
         "key": idle["html_url"],
         "title": "Idle | piped",
         "status": "In Progress",
-        "last_activity": "2026-01-10T12:00:00Z",
+        "last_activity": "2026-01-10T12:00:37Z",  # the item's updated_at, later than the page's minute
         "github": {"repo": "acme/web", "number": idle["number"], "state": "open", "assignees": ["alice"]},
     }
     assert by_id[by_hand]["key"] is None and by_id[by_hand]["github"] is None

@@ -82,7 +82,8 @@ def test_values_round_trip(notion: Api, db: str) -> None:
     }
     assert [o["name"] for o in props["Labels"]["multi_select"]] == ["bug", "ui"]
     assert props["Notes"]["rich_text"][0]["href"] == "https://x.test"
-    assert props["Due"]["date"] == {"start": "2026-01-10T12:00:00Z", "end": None, "time_zone": None}
+    # the form Notion stores: floored to the minute, with an offset
+    assert props["Due"]["date"] == {"start": "2026-01-10T12:00:00.000+00:00", "end": None, "time_zone": None}
     assert props["Points"]["number"] == 3 and props["Flag"]["checkbox"] is True
 
 
@@ -93,7 +94,7 @@ def test_unknown_select_options_are_added_to_the_schema(sb: Sandbox, notion: Api
 
 
 def test_timestamps_are_rounded_down_to_the_minute(clock: FakeClock, notion: Api, db: str) -> None:
-    clock.advance(59.5)
+    clock.advance(22.5)  # 12:00:59.5
     page = create(notion, db)
     assert page["created_time"] == "2026-01-10T12:00:00.000Z" == page["last_edited_time"]
     clock.advance(61)

@@ -59,9 +59,8 @@ def test_cursor_paging_returns_every_page_once(notion: Api, db: str) -> None:
 
 
 def test_timestamp_filter_sees_minute_rounded_times(clock: FakeClock, notion: Api, db: str) -> None:
-    clock.advance(30)  # 12:00:30
-    early = notion.post("/v1/pages", page_body(db, "early")).json()
-    clock.advance(65)  # 12:01:35
+    early = notion.post("/v1/pages", page_body(db, "early")).json()  # 12:00:37
+    clock.advance(58)  # 12:01:35
     notion.post("/v1/pages", page_body(db, "late"))
     body = {
         "filter": {
@@ -70,7 +69,7 @@ def test_timestamp_filter_sees_minute_rounded_times(clock: FakeClock, notion: Ap
         }
     }
     assert names(notion.post(f"/v1/databases/{db}/query", body).json()["results"]) == ["late"]
-    # The stored time is 12:00 for a page edited at 12:00:30, so a strict "after 12:00:10" misses it.
+    # The stored time is 12:00 for a page edited at 12:00:37, so a strict "after 12:00:10" misses it.
     after = {
         "filter": {"timestamp": "last_edited_time", "last_edited_time": {"after": "2026-01-10T12:00:10.000Z"}}
     }

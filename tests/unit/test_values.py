@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from hypothesis import given
@@ -30,8 +31,36 @@ def as_notion_returns(kind: str, written: dict[str, Any]) -> dict[str, Any]:
 def test_dates_compare_as_instants() -> None:
     assert equal("date", "2025-01-10T12:00:00Z", "2025-01-10T12:00:00.000+00:00")
     assert equal("date", "2025-01-10T13:00:00+01:00", "2025-01-10T12:00:00Z")
-    assert not equal("date", "2025-01-10T12:00:01Z", "2025-01-10T12:00:00Z")
     assert normalise("date", "2025-01-10") == "2025-01-10"
+
+
+def test_date_times_compare_at_the_minute_notion_keeps() -> None:
+    assert normalise("date", "2025-01-10T12:00:37Z") == "2025-01-10T12:00:00Z"
+    assert equal("date", "2025-01-10T12:00:01Z", "2025-01-10T12:00:59.999Z")
+    assert not equal("date", "2025-01-10T12:00:59Z", "2025-01-10T12:01:00Z")
+    assert normalise("date", datetime(2025, 1, 10, 12, 0, 37, 123456, tzinfo=UTC)) == "2025-01-10T12:00:00Z"
+
+
+def test_a_time_zone_is_folded_into_the_offset_of_a_naive_time() -> None:
+    london = {"start": "2026-06-27T05:57:26.066867", "end": None, "time_zone": "Europe/London"}
+    assert decode({"type": "date", "date": london}).value == "2026-06-27T04:57:00Z"
+    assert equal("date", london, "2026-06-27T05:57:00.000+01:00")
+    # an explicit offset wins over the zone; an unknown zone is taken as UTC
+    assert normalise("date", {"start": "2026-06-27T05:57:26Z", "time_zone": "Europe/London"}) == (
+        "2026-06-27T05:57:00Z"
+    )
+    assert normalise("date", {"start": "2026-06-27T05:57:26", "time_zone": "Mars/Olympus"}) == (
+        "2026-06-27T05:57:00Z"
+    )
+
+
+def test_a_date_range_keeps_its_end() -> None:
+    both = {"start": "2022-12-16", "end": "2022-12-18", "time_zone": None}
+    assert decode({"type": "date", "date": both}).value == "2022-12-16/2022-12-18"
+    assert not equal("date", both, "2022-12-16")
+    assert encode("date", "2022-12-16/2022-12-18") == {"date": {"start": "2022-12-16", "end": "2022-12-18"}}
+    assert encode("date", "2025-01-10T12:00:37Z") == {"date": {"start": "2025-01-10T12:00:00Z", "end": None}}
+    assert encode("date", None) == {"date": None}
 
 
 def test_multi_select_compares_as_a_set() -> None:
@@ -77,9 +106,7 @@ values_by_kind = {
     "multi_select": st.lists(st.text(max_size=30), max_size=8),
     "url": st.from_regex(r"https://github\.com/[a-z]{1,8}/[a-z]{1,8}/issues/[0-9]{1,4}", fullmatch=True),
     "number": st.one_of(st.none(), st.integers(-(10**9), 10**9), st.floats(-1e6, 1e6, allow_nan=False)),
-    "date": st.datetimes(timezones=st.just(__import__("datetime").UTC)).map(
-        lambda d: d.replace(microsecond=0)
-    ),
+    "date": st.datetimes(timezones=st.just(UTC)),
     "checkbox": st.booleans(),
 }
 
