@@ -202,8 +202,9 @@ class MirrorFailure(MirrorError):
         self.kind = kind
 
 
-# SQLite primary result codes (https://www.sqlite.org/rescode.html) -> kind
+# SQLite result codes (https://www.sqlite.org/rescode.html) -> kind: extended codes first, then primary ones
 _SQLITE_KINDS = {
+    "SQLITE_IOERR_SHMSIZE": "full",  # WAL's shared-memory file could not grow: in practice, no space left
     "SQLITE_CORRUPT": "damaged",
     "SQLITE_NOTADB": "damaged",
     "SQLITE_READONLY": "read_only",
@@ -236,12 +237,11 @@ _ADVICE = {
     "full": "the mirror {where} cannot grow: the disk is full ({detail}); free space, then run again",
     "cannot_open": "cannot open the mirror {where} ({detail}): check mirror.url, and that the database "
     "(or the SQLite file's directory) exists and is writable",
-    "io": "the mirror {where} could not be read or written ({detail}): check the disk (full? failing?), "
-    "then run again",
+    "io": "the mirror {where} could not be read or written ({detail}): the disk may be full (free space) "
+    "or failing; then run again",
     "unreachable": "cannot reach the mirror {where} ({detail}): check mirror.url and that the database "
     "server is running",
     "resources": "the mirror's database server ran out of resources ({detail}): free them, then run again",
-    "other": "the mirror {where} failed: {detail}",
 }
 
 
@@ -256,6 +256,8 @@ def mirror_error(exc: BaseException, url: str | None = None) -> MirrorFailure | 
     if isinstance(exc, (IntegrityError, ProgrammingError)) or not _is_dbapi_error(original):
         return None
     kind = _kind(original)
+    if kind == "other":  # a syntax error, a missing table: a bug (or a tampered mirror), not a failure
+        return None
     where = _where(url) if url else "database"
     return MirrorFailure(kind, _ADVICE[kind].format(where=where, detail=_first_line(original)))
 
@@ -278,14 +280,15 @@ def _is_dbapi_error(exc: BaseException | None) -> bool:
 def _kind(exc: BaseException) -> str:
     name = str(getattr(exc, "sqlite_errorname", "") or "")
     if name:
-        primary = next((key for key in _SQLITE_KINDS if name == key or name.startswith(key + "_")), None)
-        return _SQLITE_KINDS[primary] if primary else "other"
+        known = next((key for key in _SQLITE_KINDS if name == key or name.startswith(key + "_")), None)
+        return _SQLITE_KINDS[known] if known else "other"  # SQLITE_ERROR and the like
     state = str(getattr(exc, "sqlstate", "") or "")
     for prefix in sorted(_PG_KINDS, key=len, reverse=True):
         if state.startswith(prefix):
             return _PG_KINDS[prefix]
-    if not state and type(exc).__name__ == "OperationalError":  # psycopg: no answer from the server at all
-        return "unreachable"
+    if not state and type(exc).__name__ == "OperationalError":  # psycopg: connecting failed, no SQLSTATE
+        refused = ("does not exist", "authentication failed", "no password supplied", "not permitted")
+        return "cannot_open" if any(words in str(exc) for words in refused) else "unreachable"
     return "other"
 
 
