@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from reconcile.logs import redact
+from reconcile.mirror.clean import clean, clean_text
 from reconcile.mirror.tables import RunRow
 
 
@@ -40,8 +41,8 @@ def finish(
     error: str | None = None,
 ) -> None:
     if result is not None:  # messages in it may quote a secret (JSON-escaped forms are redacted too)
-        result = json.loads(redact(json.dumps(result)))
-    error = redact(error) if error else error
+        result = clean(json.loads(redact(json.dumps(result))))
+    error = clean_text(redact(error)) if error else error
     values = {"status": status, "finished_at": at, "result": result, "error": error}
     session.execute(update(RunRow).where(RunRow.id == run_id).values(**values))
 
