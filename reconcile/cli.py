@@ -506,6 +506,12 @@ def main(argv: list[str] | None = None) -> NoReturn:
         click.echo("interrupted", err=True)
         raise SystemExit(130) from None
     except Exception as exc:  # a bug: one line for the user, the traceback for the log (debug)
+        from reconcile.mirror.db import mirror_error
+
+        failure = mirror_error(exc)  # unless the mirror database itself failed: say what to do about it
+        if failure is not None:
+            click.echo(f"error: {redact(str(failure))}", err=True)
+            raise SystemExit(failure.exit_code) from None
         log.debug("internal error", exc_info=True)
         click.echo(f"internal error: {type(exc).__name__}: {redact(str(exc))}", err=True)
         raise SystemExit(EXIT_ERROR) from None

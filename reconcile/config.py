@@ -9,6 +9,7 @@ import types
 import typing
 from collections.abc import Mapping
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -74,9 +75,41 @@ def parse_duration(value: Any) -> timedelta:
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 
 
+def clean_token(value: Any, variable: str) -> Any:
+    """Tokens lose surrounding whitespace (a pasted newline, a trailing space) at load; a token that still
+    cannot travel in an HTTP header is refused, saying why without showing it."""
+    if not isinstance(value, str):
+        return value
+    value = value.strip()
+    problem = header_problem(value)
+    if problem:
+        raise ValueError(f"the token {problem}, which an HTTP header cannot carry; check {variable}")
+    return value or None
+
+
+GitHubToken = Annotated[SecretStr | None, BeforeValidator(partial(clean_token, variable="GITHUB_TOKEN"))]
+NotionToken = Annotated[SecretStr | None, BeforeValidator(partial(clean_token, variable="NOTION_API_KEY"))]
+
+
+def header_problem(value: str) -> str | None:
+    """What in a header value an HTTP client would refuse (described, never shown), or None."""
+    for index, char in enumerate(value):
+        code = ord(char)
+        if char in "\r\n":
+            kind = "a line break"
+        elif code < 0x20 or 0x7F <= code < 0xA0:
+            kind = f"a control character (U+{code:04X})"
+        elif code > 0xFF:
+            kind = f"a character outside Latin-1 (U+{code:04X})"
+        else:
+            continue
+        return f"holds {kind} at position {index + 1} of {len(value)}"
+    return None
+
+
 class GitHubConfig(Strict):
     api_url: HttpUrl = "https://api.github.com"
-    token: SecretStr | None = None
+    token: GitHubToken = None
     repos: list[str] = Field(min_length=1)
     include: list[Literal["issues", "pull_requests"]] = ["issues", "pull_requests"]
     lookback_minutes: float = Field(5, ge=2)  # CONTRACT §1: overlap by at least two minutes
@@ -99,7 +132,7 @@ class GitHubConfig(Strict):
 
 class NotionConfig(Strict):
     api_url: HttpUrl = "https://api.notion.com"
-    token: SecretStr | None = None
+    token: NotionToken = None
     database_id: str
     version: Literal["2022-06-28", "2025-09-03"] = "2022-06-28"
     data_source_id: str | None = None

@@ -7,20 +7,46 @@ import logging
 import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from urllib.parse import quote, quote_plus
 
 _SECRETS: set[str] = set()
+_BY_LENGTH: list[str] = []  # the forms of every secret, longest first (a longer form is never half-replaced)
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
+MIN_SECRET = 6  # shorter values are ignored: scrubbing them would mangle ordinary text
 
 
 def add_secrets(secrets: Iterable[str | None]) -> None:
-    """Remember values that must never be printed (tokens); short ones are ignored as unsafe to scrub."""
-    _SECRETS.update(secret for secret in secrets if secret and len(secret) >= 6)
+    """Remember values that must never be printed (tokens), in every form a message can show them."""
+    for secret in secrets:
+        if secret:
+            _SECRETS.update(form for form in secret_forms(secret) if len(form) >= MIN_SECRET)
+    _BY_LENGTH[:] = sorted(_SECRETS, key=len, reverse=True)
+
+
+def secret_forms(secret: str) -> set[str]:
+    """The secret as given and stripped, each raw, as repr() shows it, JSON-escaped and URL-encoded."""
+    forms: set[str] = set()
+    for value in {secret, secret.strip()}:
+        forms.update(
+            {
+                value,
+                repr(value)[1:-1],  # 'tok\n' in an exception message or a traceback
+                ascii(value)[1:-1],
+                json.dumps(value)[1:-1],  # tok\" in a JSON log line, a JSON report, a JSON column
+                json.dumps(value, ensure_ascii=False)[1:-1],
+                quote(value, safe=""),  # tok%0A in a URL
+                quote(value),
+                quote_plus(value),
+            }
+        )
+    return forms
 
 
 def redact(text: str) -> str:
-    """The text with every known secret replaced."""
-    for secret in _SECRETS:
-        text = text.replace(secret, "[redacted]")
+    """The text with every known secret, in any of its forms, replaced."""
+    for secret in _BY_LENGTH:
+        if secret in text:
+            text = text.replace(secret, "[redacted]")
     return text
 
 

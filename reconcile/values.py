@@ -48,11 +48,15 @@ def equal(kind: str, a: Value, b: Value) -> bool:
 
 
 def option_name(value: Any) -> str | None:
-    """A select/status name Notion accepts: commas become `;`, at most 100 characters."""
+    """A select/status name Notion accepts: trimmed, commas become `;`, at most 100 characters.
+
+    A name that is only whitespace is no value: Notion refuses it ("should be a non-empty string").
+    """
     text = _text(value, None)
     if text is None:
         return None
-    return utf16_prefix(text.replace(",", ";"), MAX_OPTION_NAME) or None
+    name = utf16_prefix(text.replace(",", ";").strip(), MAX_OPTION_NAME)
+    return name.rstrip() or None  # the cut may end on a space
 
 
 def _text(value: Any, limit: int | None) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -20,6 +21,8 @@ from reconcile.mirror import store
 from reconcile.mirror.db import ensure_schema, open_engine
 from reconcile.mirror.lock import HEARTBEAT_SECONDS, Lease
 from reconcile.planner import MirrorState
+
+SECRET_VARIABLES = ("NOTION_API_KEY", "GITHUB_TOKEN")
 
 
 @dataclass
@@ -49,6 +52,7 @@ class Context:
         add_secrets(
             secret.get_secret_value() for secret in (config.notion.token, config.github.token) if secret
         )
+        add_secrets(os.environ.get(name) for name in SECRET_VARIABLES)  # as set, before config stripped them
         metrics = Metrics()
         engine = open_engine(config.mirror.url)
         if migrate:

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from reconcile.errors import Locked, ReconcileError
 from reconcile.jobs.apply import ApplyResult, apply_plan
 from reconcile.jobs.context import Context
@@ -15,6 +17,7 @@ from reconcile.jobs.planning import make_plan, settle
 from reconcile.jobs.pull import PullResult, pull
 from reconcile.jobs.recover import Recovery, recover
 from reconcile.mirror import runs
+from reconcile.mirror.db import mirror_error
 from reconcile.model import Plan
 
 log = logging.getLogger("reconcile.run")
@@ -79,8 +82,11 @@ def execute(
     """Record a run; take the lock, settle the journal, prepare the mirror, plan, apply (unless dry)."""
     planner = planner or make_plan
     started = ctx.clock.monotonic()
-    with ctx.session() as session:
-        run_id = runs.start(session, ctx.board, command, ctx.clock.now(), dry_run=dry_run)
+    try:
+        with ctx.session() as session:
+            run_id = runs.start(session, ctx.board, command, ctx.clock.now(), dry_run=dry_run)
+    except SQLAlchemyError as exc:  # the mirror cannot even record the run: nothing else will work
+        raise _mirror_failure(ctx, exc) from None
     result = RunResult(run_id, dry_run=dry_run)
     try:
         if dry_run:
@@ -93,6 +99,8 @@ def execute(
         result.status, result.error = "locked", str(exc)
     except ReconcileError as exc:
         result.status, result.error = "failed", str(exc)
+    except SQLAlchemyError as exc:  # the mirror database failed (damaged, full, locked): one line, what to do
+        result.status, result.error = "failed", _describe(ctx, exc)
     except Exception as exc:  # a bug or an unforeseen failure: the run still ends recorded, with its JSON
         log.debug("internal error", exc_info=True)
         result.status, result.error = "failed", f"internal error: {type(exc).__name__}: {exc}"
@@ -118,18 +126,38 @@ def _locked_run(
         settle(ctx, result.plan)
 
 
+def _mirror_failure(ctx: Context, exc: SQLAlchemyError) -> Exception:
+    """The one-line MirrorError for a failure of the mirror database; anything else as it was."""
+    return mirror_error(exc, ctx.config.mirror.url) or exc
+
+
+def _describe(ctx: Context, exc: SQLAlchemyError) -> str:
+    mapped = mirror_error(exc, ctx.config.mirror.url)
+    if mapped is not None:
+        return str(mapped)
+    log.debug("internal error", exc_info=True)
+    return f"internal error: {type(exc).__name__}: {exc}"
+
+
 def _finish(ctx: Context, result: RunResult, seconds: float) -> None:
-    """Close the run's row and set the run's metrics."""
-    with ctx.session() as session:
-        runs.finish(
-            session,
-            result.run_id or 0,
-            result.status,
-            ctx.clock.now(),
-            result=result.as_json(),
-            error=result.error,
-        )
-        last = runs.last_success(session, ctx.board)
+    """Close the run's row and set the run's metrics; a mirror that fails now still lets the result out."""
+    try:
+        with ctx.session() as session:
+            runs.finish(
+                session,
+                result.run_id or 0,
+                result.status,
+                ctx.clock.now(),
+                result=result.as_json(),
+                error=result.error,
+            )
+            last = runs.last_success(session, ctx.board)
+    except SQLAlchemyError as exc:
+        if mirror_error(exc) is None:
+            raise
+        result.status = "failed"
+        result.error = result.error or _describe(ctx, exc)
+        last = None
     metrics = ctx.metrics
     metrics.duration.set(seconds)
     metrics.succeeded_at(last.finished_at if last else None)

@@ -9,6 +9,8 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from reconcile.logs import redact
+from reconcile.mirror.clean import clean_text
 from reconcile.mirror.tables import OperationRow
 from reconcile.model import Change, ItemRef, Operation
 
@@ -68,6 +70,7 @@ def mark(
     error: str | None = None,
     result_page_id: str | None = None,
 ) -> None:
+    error = clean_text(redact(error)) if error else error
     values: dict[str, Any] = {"state": state, "updated_at": at, "error": error}
     if result_page_id is not None:
         values["result_page_id"] = result_page_id

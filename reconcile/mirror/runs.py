@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 from datetime import datetime
@@ -10,6 +11,8 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from reconcile.logs import redact
+from reconcile.mirror.clean import clean, clean_text
 from reconcile.mirror.tables import RunRow
 
 
@@ -37,6 +40,9 @@ def finish(
     result: dict[str, Any] | None = None,
     error: str | None = None,
 ) -> None:
+    if result is not None:  # messages in it may quote a secret (JSON-escaped forms are redacted too)
+        result = clean(json.loads(redact(json.dumps(result))))
+    error = clean_text(redact(error)) if error else error
     values = {"status": status, "finished_at": at, "result": result, "error": error}
     session.execute(update(RunRow).where(RunRow.id == run_id).values(**values))
 

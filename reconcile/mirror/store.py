@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from reconcile.mirror.clean import clean
 from reconcile.mirror.tables import (
     CursorRow,
     GitHubItemRow,
@@ -74,7 +75,7 @@ def _as_text(column: Any) -> Any:
 
 
 def save_items(session: Session, items: Iterable[GitHubItem], seen_at: datetime) -> int:
-    rows = [_item_row(item, seen_at) for item in items]
+    rows = [_item_row(clean(item), seen_at) for item in items]  # no NUL or lone surrogate past this point
     upsert(session, GitHubItemRow, rows, ["id"], changed_only=ITEM_CHANGES)
     if rows:
         session.execute(delete(GoneItemRow).where(GoneItemRow.key.in_([row["url"] for row in rows])))
@@ -170,6 +171,7 @@ def save_pages(session: Session, database_id: str, pages: Sequence[NotionPage], 
     """Store pages, and a snapshot of every property value that changed since the mirror last saw it."""
     if not pages:
         return
+    pages = [clean(page) for page in pages]  # cleaned like the items the mapping derives from
     before = _stored_properties(session, [page.id for page in pages])
     snapshots = [
         {

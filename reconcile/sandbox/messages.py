@@ -47,8 +47,13 @@ class Response:
 
 
 def dumps(payload: Any) -> bytes:
-    """Compact UTF-8 JSON, as both real APIs send it."""
-    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    """Compact UTF-8 JSON, as both real APIs send it; a lone surrogate (which has no UTF-8) goes out as a
+    `\\udXXX` escape, as JavaScript's JSON.stringify writes one."""
+    text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(payload, separators=(",", ":")).encode("ascii")
 
 
 def json_response(status: int, payload: Any, headers: dict[str, str] | None = None) -> Response:

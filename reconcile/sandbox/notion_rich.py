@@ -117,6 +117,7 @@ def _text(text: Any, where: str, ctx: RichContext) -> dict[str, Any]:
     content = text.get("content", UNDEFINED)
     if not isinstance(content, str):
         raise body_error(f"{where}.content", f"should be a string, instead was {shown(content)}.")
+    content = content.replace("\x00", "")  # Notion keeps no NUL (see notion_values.without_nul)
     if utf16_len(content) > TEXT_LIMIT:
         raise too_long(f"{where}.content", TEXT_LIMIT, utf16_len(content))
     if ctx.normalise is not None:  # Notion's own rewriting of what it stores (a test's hook)

@@ -125,14 +125,21 @@ def option_value(prop: Prop, value: dict[str, Any], where: str, new_option: Opti
     return _chosen(found or new_option(prop, name, value.get("color")))
 
 
+def without_nul(text: str) -> str:
+    """Stored text: NUL is dropped. UNCONFIRMED for the real API, which documents nothing about it; its
+    storage cannot keep NUL any more than PostgreSQL can, and the job cleans NUL out before sending anyway."""
+    return text.replace("\x00", "")
+
+
 def check_option_name(name: Any, where: str) -> str:
-    """An option name Notion accepts (a string, no comma, at most 100 characters)."""
+    """An option name Notion accepts (a string, not blank, no comma, at most 100 characters)."""
     if not isinstance(name, str):
         raise body_error(where, f"should be a string, instead was {shown(name)}.")
+    name = without_nul(name)
     if "," in name:
         raise validation(f"Invalid select option, commas not allowed: {name}")
-    if not name.strip():
-        raise body_error(f"{where}.length", "should be ≥ `1`, instead was `0`.")
+    if not name.strip():  # the message the issue tracker recorded for a label that is only a space
+        raise body_error(where, f"should be a non-empty string, instead was {shown(name)}.")
     if utf16_len(name) > OPTION_NAME_LIMIT:
         raise too_long(where, OPTION_NAME_LIMIT, utf16_len(name))
     return name
@@ -152,6 +159,7 @@ def _string(limit: int) -> Callable[[Prop, Any, str, Writing], str | None]:
             return None
         if not isinstance(value, str):
             raise body_error(where, f"should be a string or `null`, instead was {shown(value)}.")
+        value = without_nul(value)
         if utf16_len(value) > limit:
             raise too_long(where, limit, utf16_len(value))
         return value

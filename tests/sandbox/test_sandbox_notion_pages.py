@@ -137,6 +137,11 @@ def test_ids_are_accepted_with_or_without_dashes(notion: Api, db: str) -> None:
             " should be ≤ `100`, instead was `101`.",
         ),
         ({"Status": {"select": {"name": "a,b"}}}, "Invalid select option, commas not allowed: a,b"),
+        (
+            {"Labels": {"multi_select": [{"name": "ok"}, {"name": " "}]}},
+            "body failed validation: body.properties.Labels.multi_select[1].name"
+            ' should be a non-empty string, instead was `" "`.',
+        ),
         ({"Stage": {"status": {"name": "Blocked"}}}, 'Invalid status option "Blocked" for property Stage.'),
         (
             {"GitHub URL": {"url": "https://x.test/" + "a" * 2000}},
