@@ -101,7 +101,11 @@ def apply_plan(
         )
         with ctx.session() as session:
             journal.record(session, ctx.board, run_id, writes[limit:], ctx.clock.now(), state="deferred")
-    _Applier(ctx, run_id, result, should_stop).run(writes[:limit])
+    ctx.progress.start("Applying", len(writes[:limit]))
+    try:
+        _Applier(ctx, run_id, result, should_stop).run(writes[:limit])
+    finally:
+        ctx.progress.finish()
     return result
 
 
@@ -137,6 +141,7 @@ class _Applier:
                     self._defer_rest(operations[start + size :])
                     return
                 self.perform(op, op_id)
+                self.ctx.progress.advance()
 
     def _stopping(self) -> bool:
         if self.should_stop():
@@ -300,6 +305,7 @@ def _written(config: Config, op: Operation) -> dict[str, Any]:
     """The mapped values an operation set; a new page also 'wrote' the empty ones it left out."""
     mapped = config.mapping.properties
     values = {name: change.after for name, change in op.changes.items() if name in mapped}
+    values.update({name: value for name, value in op.derived.items() if name in values})  # `page set`
     if _makes_a_page(op):
         values.update(
             {name: normalise(spec.type, None) for name, spec in mapped.items() if name not in values}

@@ -19,6 +19,7 @@ from reconcile.metrics import Metrics
 from reconcile.mirror import store
 from reconcile.mirror.db import ensure_schema, open_engine
 from reconcile.planner import MirrorState
+from reconcile.progress import Progress, Silent
 
 
 @dataclass
@@ -32,6 +33,7 @@ class Context:
     github: GitHubClient
     metrics: Metrics = field(default_factory=Metrics)
     fixed_now: datetime | None = None  # RECONCILE_NOW
+    progress: Progress = field(default_factory=Silent)  # long steps report here (a bar on a terminal)
 
     @classmethod
     def build(

@@ -9,7 +9,9 @@ from typing import Any
 from reconcile.clients.errors import ApiError
 from reconcile.config import Config
 from reconcile.jobs.context import Context
+from reconcile.jobs.pause import is_paused
 from reconcile.mapping import has_fields
+from reconcile.mirror.boards import Pause
 from reconcile.mirror.lock import Lease
 from reconcile.report import dumps
 from reconcile.values import option_name
@@ -24,6 +26,7 @@ class SchemaResult:
     problems: list[dict[str, Any]] = field(default_factory=list)
     fixed: list[str] = field(default_factory=list)
     unfixable: list[str] = field(default_factory=list)
+    paused: Pause | None = None  # `schema fix` on a paused board: checked, nothing written
 
     @property
     def ok(self) -> bool:
@@ -33,6 +36,8 @@ class SchemaResult:
         body: dict[str, Any] = {"ok": self.ok, "problems": self.problems}
         if self.fixed or self.unfixable:
             body.update(fixed=self.fixed, unfixable=self.unfixable)
+        if self.paused is not None:
+            body.update(status="paused", paused=self.paused.as_json())
         return body
 
 
@@ -125,7 +130,15 @@ def check(ctx: Context) -> SchemaResult:
 
 
 def fix(ctx: Context) -> SchemaResult:
-    """Add what is missing, holding the job's lock like every command that writes to Notion."""
+    """Add what is missing, holding the job's lock like every command that writes to Notion.
+
+    On a paused board it only checks: nothing is written.
+    """
+    pause = is_paused(ctx)
+    if pause is not None:
+        result = check(ctx)
+        result.paused = pause
+        return result
     with Lease(ctx.engine, ctx.clock):
         return _fix(ctx)
 
@@ -146,21 +159,45 @@ def _fix(ctx: Context) -> SchemaResult:
     return result
 
 
+_DETAILS = {
+    "missing": "missing (needs a {expected} property)",
+    "wrong_type": "is {actual}, the mapping needs {expected}",
+    "missing_option": "has no option {expected!r}",
+}
+
+
 def render_check(result: SchemaResult, fmt: str) -> str:
     if fmt == "json":
         return dumps(result.as_json())
+    if fmt == "markdown":
+        return _markdown(result)
     lines = [f"Fixed: {', '.join(result.fixed)}"] if result.fixed else []
+    if result.paused is not None:
+        lines.append(f"The board is {result.paused.describe()}: nothing was changed.")
     if result.ok:
         return "\n".join([*lines, "Schema OK: the database has every property and option the mapping needs."])
     lines.append(f"Schema problems ({len(result.problems)}):")
-    for problem in result.problems:
-        detail = {
-            "missing": f"missing (needs a {problem['expected']} property)",
-            "wrong_type": f"is {problem['actual']}, the mapping needs {problem['expected']}",
-            "missing_option": f"has no option {problem['expected']!r}",
-        }[problem["problem"]]
-        lines.append(f"  {'- ' if fmt == 'markdown' else ''}{problem['property']}: {detail}")
+    lines += [
+        f"  {problem['property']}: {_DETAILS[problem['problem']].format(**problem)}"
+        for problem in result.problems
+    ]
     lines += [f"  cannot fix: {reason}" for reason in result.unfixable]
     if not result.fixed and not result.unfixable:
         lines.append("Run `reconcile schema fix` to add what is missing.")
+    return "\n".join(lines)
+
+
+def _markdown(result: SchemaResult) -> str:
+    lines = [f"### reconcile schema — {'OK' if result.ok else f'{len(result.problems)} problems'}", ""]
+    lines += [f"Fixed: {', '.join(result.fixed)}", ""] if result.fixed else []
+    lines += [f"The board is {result.paused.describe()}: nothing was changed.", ""] if result.paused else []
+    if result.problems:
+        lines += ["| property | problem |", "|---|---|"]
+        lines += [
+            f"| {problem['property']} | {_DETAILS[problem['problem']].format(**problem)} |"
+            for problem in result.problems
+        ]
+    else:
+        lines.append("The database has every property and option the mapping needs.")
+    lines += [f"- cannot fix: {reason}" for reason in result.unfixable]
     return "\n".join(lines)

@@ -107,11 +107,17 @@ def test_plan_markdown_has_a_table_per_section() -> None:
         "#### Drift left alone (1)",
         "#### Orphans (1)",
     ]
-    assert '| ~ update | acme/web#7 | `page-1` | **Status**: "In Progress" → "Done" | drift |' in lines
-    stale_row = next(line for line in lines if line.startswith("| `page-stale`"))
+    assert (
+        f"| ~ update | [acme/web#7]({URL}) | [`page-1`](https://www.notion.so/page1) | "
+        '**Status**: "In Progress" → "Done" | drift |'
+    ) in lines
+    stale_row = next(line for line in lines if line.startswith("| [`page-stale`]"))
     assert "Fix \\| login" in stale_row  # a pipe in a title must not break the table
     assert stale_row.endswith('**Status**: "In Progress" → "Backlog" |')
-    assert '| https://github.com/acme/web/issues/7 | Priority | "High" | "Low" | on_change |' in lines
+    assert f'| [acme/web#7]({URL}) | Priority | "High" | "Low" | on_change |' in lines
+    assert "| [acme/web#9](https://github.com/acme/web/issues/9) | [`page-9`](https://www.notion.so/page9) |" in (
+        markdown
+    )
     assert not any(line.startswith("| ! stale") for line in lines)  # stale pages are not in the operations
 
 
@@ -168,9 +174,12 @@ def test_stale_text_and_markdown_name_page_title_status_activity_and_github_stat
         "|---|---|---|---|---|",
     ]
     assert markdown[4] == (
-        "| `page-stale` | Fix \\| login | In Progress | 2026-01-12 (20 d) | acme/web#7 (open; alice, bob) |"
+        "| [`page-stale`](https://www.notion.so/pagestale) | Fix \\| login | In Progress | 2026-01-12 (20 d) "
+        f"| [acme/web#7]({URL}) (open; alice, bob) |"
     )
-    assert markdown[5] == "| `page-hand` | Hand-made | In Progress | 2026-01-02 (30 d) | — |"
+    assert markdown[5] == (
+        "| [`page-hand`](https://www.notion.so/pagehand) | Hand-made | In Progress | 2026-01-02 (30 d) | — |"
+    )
 
 
 def test_no_stale_pages_in_every_format() -> None:
