@@ -183,8 +183,11 @@ def cli(ctx: click.Context, **settings: Any) -> None:
 # -- helpers -------------------------------------------------------------------------------------
 
 
-def context(settings: dict[str, Any], *, migrate: bool = True, tokens: bool = True) -> Context:
-    """Config, mirror and clients for a command (`tokens=False`: it reads only the mirror)."""
+ALL_APIS = ("notion", "github")
+
+
+def context(settings: dict[str, Any], *, migrate: bool = True, tokens: tuple[str, ...] = ALL_APIS) -> Context:
+    """Config, mirror and clients for a command; `tokens`: the APIs it calls (whose tokens must be set)."""
     config = load_config(settings.get("config"), tokens=tokens)
     ctx = Context.build(config, fixed_now=fixed_now(), migrate=migrate)
     if watching() and not settings.get("quiet"):
@@ -328,7 +331,9 @@ def plan(
     from reconcile.jobs.run import pulled_plan
     from reconcile.report import dumps, plan_json, render_plan, summary_line
 
-    result = pulled_plan(context(settings, tokens=not no_pull), pull_first=not no_pull, full=full)
+    result = pulled_plan(
+        context(settings, tokens=ALL_APIS if not no_pull else ()), pull_first=not no_pull, full=full
+    )
     if out == "-":  # the plan file on stdout, for `reconcile apply -`; people read the summary on stderr
         emit(dumps(plan_json(result)))
         if not settings.get("quiet"):
@@ -427,7 +432,7 @@ def stale(settings: dict[str, Any], no_pull: bool, fmt: str) -> None:
     from reconcile.jobs.run import pulled_plan
     from reconcile.report import render_stale
 
-    ctx = context(settings, tokens=not no_pull)
+    ctx = context(settings, tokens=() if no_pull else ALL_APIS)
     result = pulled_plan(ctx, pull_first=not no_pull)
     emit(render_stale(result.stale, ctx.now(), fmt, verbose=bool(settings.get("verbose"))))
 
@@ -440,7 +445,7 @@ def status(settings: dict[str, Any], fmt: str) -> None:
     from reconcile.jobs.status import render_status
     from reconcile.jobs.status import status as status_job
 
-    emit(render_status(status_job(context(settings, tokens=False)), fmt))
+    emit(render_status(status_job(context(settings, tokens=())), fmt))
 
 
 @cli.command()
@@ -500,7 +505,7 @@ def pause(settings: dict[str, Any], reason: str | None, fmt: str) -> None:
     from reconcile.jobs.pause import pause_board
     from reconcile.report import render_pause
 
-    ctx = context(settings, tokens=False)
+    ctx = context(settings, tokens=())
     emit(render_pause(ctx.board, pause_board(ctx, reason), fmt))
 
 
@@ -512,7 +517,7 @@ def resume(settings: dict[str, Any], fmt: str) -> None:
     from reconcile.jobs.pause import resume_board
     from reconcile.report import render_resume
 
-    ctx = context(settings, tokens=False)
+    ctx = context(settings, tokens=())
     emit(render_resume(ctx.board, resume_board(ctx), fmt))
 
 
@@ -531,7 +536,7 @@ def export(settings: dict[str, Any], out: str | None, fmt: str, from_mirror: boo
     """Every page of the database with its values, as JSON or CSV: a complete live read, for backups."""
     from reconcile.report import render_export
 
-    ctx = context(settings, tokens=not from_mirror, migrate=from_mirror)
+    ctx = context(settings, tokens=() if from_mirror else ("notion",), migrate=from_mirror)
     if out in (None, "-"):
         export_to_stdout(ctx, fmt, from_mirror)
         return

@@ -7,7 +7,7 @@ import os
 import re
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -245,18 +245,19 @@ def load_config(
     path: str | os.PathLike[str] | None = None,
     env: Mapping[str, str] | None = None,
     *,
-    tokens: bool = True,
+    tokens: Collection[str] = ("notion", "github"),
 ) -> Config:
     """Read, interpolate, override and validate the config; every problem is a ConfigError.
 
-    With `tokens=False` (commands that only read the mirror), a token whose variable is unset is
-    left out instead of being an error; every other unset variable is still one.
+    `tokens` names the APIs the command calls. The token of any other API (`notion`, `github`) whose
+    variable is unset is left out instead of being an error: `status` reads only the mirror and needs
+    none. Every other unset variable is still an error.
     """
     env = os.environ if env is None else env
     source = Path(path or env.get("RECONCILE_CONFIG") or DEFAULT_PATH)
     text = _read(source)
     raw, lines = _parse(text, source)
-    optional = frozenset() if tokens else SECRET_KEYS
+    optional = frozenset(key for key in SECRET_KEYS if key[0] not in tokens)
     raw = _interpolate(raw, env, (), lines, source, optional)
     _override(raw, env)
     try:

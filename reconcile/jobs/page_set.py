@@ -104,10 +104,9 @@ def parse_value(name: str, schema: Mapping[str, Any], text: str) -> Value:
     text = text.strip() if kind not in ("title", "rich_text") else text
     if kind in ("select", "status"):
         return _option(name, schema, text) if text else None
-    if kind == "multi_select":
-        return tuple(
-            sorted({_option(name, schema, part.strip()) for part in text.split(",") if part.strip()})
-        )
+    if kind == "multi_select":  # names it does not have yet are added by Notion, as labels come and go
+        parts = {part.strip() for part in text.split(",") if part.strip()}
+        return tuple(sorted({_option(name, schema, part, new=True) for part in parts}))
     if kind == "number":
         return _number(name, text)
     if kind == "date":
@@ -117,14 +116,16 @@ def parse_value(name: str, schema: Mapping[str, Any], text: str) -> Value:
     return normalise(kind, text)
 
 
-def _option(name: str, schema: Mapping[str, Any], text: str) -> str:
-    """An option of the property, matched exactly or else ignoring case."""
+def _option(name: str, schema: Mapping[str, Any], text: str, *, new: bool = False) -> str:
+    """An option of the property, matched exactly or else ignoring case (`new`: or a name it lacks)."""
     options = [str(o.get("name")) for o in (schema.get(str(schema.get("type"))) or {}).get("options", [])]
     if text in options:
         return text
     folded = [option for option in options if option.casefold() == text.casefold()]
     if len(folded) == 1:
         return folded[0]
+    if new:
+        return str(normalise("select", text))
     close = difflib.get_close_matches(text, options, n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     listed = ", ".join(options) or "none"
@@ -153,6 +154,17 @@ def _checkbox(name: str, text: str) -> bool:
     if text.lower() not in ("true", "false"):
         raise PageSetError(f"{name}: {text!r} is not true or false")
     return text.lower() == "true"
+
+
+def parse_values(
+    config: Config, assignments: Mapping[str, str], schema: Mapping[str, Any]
+) -> dict[str, tuple[str, Value]]:
+    """Each NAME=VALUE as (the property's type, the value), checked against the database's schema."""
+    check_names(config, list(assignments), schema)
+    return {
+        name: (str(schema[name].get("type")), parse_value(name, schema[name], text))
+        for name, text in assignments.items()
+    }
 
 
 def check_names(config: Config, names: Sequence[str], schema: Mapping[str, Any]) -> None:
@@ -202,19 +214,20 @@ class _Found:
 def page_set(
     ctx: Context, target: Target, assignments: Mapping[str, str], *, dry_run: bool = False
 ) -> PageSetResult:
-    """Set the values on the target's page: one journalled update, under the lock."""
+    """Set the values on the target's page: one journalled update, under the lock.
+
+    The values are checked against the database's schema first: a bad one is an error before any run.
+    """
+    values = parse_values(ctx.config, assignments, ctx.notion.schema())
     found = _Found()
 
     def prepare(ctx: Context) -> PullResult:
         pulled = PullResult()
         found.page, found.item = _locate(ctx, target, pulled)
         found.expected = expected(ctx.config.mapping, found.item) if found.item else {}
-        schema = ctx.notion.schema()
-        check_names(ctx.config, list(assignments), schema)
-        for name, text in assignments.items():
-            value = parse_value(name, schema[name], text)
+        for name, (kind, value) in values.items():
             current = found.page.value(name)
-            if not equal(str(schema[name].get("type")), current, value):
+            if not equal(kind, current, value):
                 found.changes[name] = Change(current, value)
         return pulled
 
