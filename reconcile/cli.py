@@ -123,6 +123,8 @@ def leaf(function: Callable[..., Any] | None = None, *, failure: Failure | None 
             if value is not None:
                 settings[name] = value
         setup(log_level(settings), settings.get("log_format") or "text", settings.get("log_file"))
+        if "format" in kwargs:  # `--format` (so RECONCILE_<COMMAND>_FORMAT reads it) is `fmt` in the bodies
+            kwargs["fmt"] = kwargs.pop("format")
         if kwargs.get("fmt") != "json":
             return function(settings, **kwargs)
         try:
@@ -264,9 +266,9 @@ dry_run_option = click.option("--dry-run", is_flag=True, help="Stop after the pl
 
 
 def format_option(command: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option(
-        "--format", "fmt", type=FORMATS, default="text", show_default=True, help="Output format."
-    )(command)
+    return click.option("--format", type=FORMATS, default="text", show_default=True, help="Output format.")(
+        command
+    )
 
 
 # -- run, pull, plan, apply, backfill ------------------------------------------------------------
@@ -528,7 +530,7 @@ def resume(settings: dict[str, Any], fmt: str) -> None:
     help="Write to FILE (replaced only once the export is complete); `-` or none: stdout.",
 )
 @click.option(
-    "--format", "fmt", type=click.Choice(["json", "csv"]), default="json", show_default=True, help="Format."
+    "--format", type=click.Choice(["json", "csv"]), default="json", show_default=True, help="Format."
 )
 @click.option("--from-mirror", is_flag=True, help="Export the mirror's copy (no tokens, no API calls).")
 @leaf
