@@ -128,5 +128,6 @@ def test_stale_list_in_markdown(busy: dict[str, Any]) -> None:
     page = busy["pages"]["stale"]
     assert lines[4] == (
         f"| [`{page}`](https://www.notion.so/{page.replace('-', '')}) | Stalled work | In Progress | "
-        f"2026-01-10 (20 d) | [acme/web#{busy['stale']['number']}]({busy['stale']['html_url']}) (open; alice) |"
+        f"2026-01-10 (20 d) | [acme/web#{busy['stale']['number']}]({busy['stale']['html_url']}) "
+        "(open; alice) |"
     )

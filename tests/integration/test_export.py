@@ -98,7 +98,9 @@ def test_export_from_the_mirror_needs_no_tokens(world: World, tmp_path: Path) ->
     assert "NOTION_API_KEY" in json.loads(live.stdout)["error"]  # JSON, the default format, even then
 
 
-def test_a_failed_export_prints_only_the_error_and_keeps_the_last_backup(world: World, tmp_path: Path) -> None:
+def test_a_failed_export_prints_only_the_error_and_keeps_the_last_backup(
+    world: World, tmp_path: Path
+) -> None:
     config, _ = a_board(world, tmp_path)
     out = tmp_path / "backup.json"
     out.write_text("yesterday's backup")

@@ -61,7 +61,7 @@ def test_a_value_set_after_github_moved_stands_against_the_value_github_has_now(
     done = cli("page", "set", f"acme/web#{first['number']}", "Priority=low", "-c", config)
 
     assert done.returncode == 0, done.stderr
-    assert "Set Priority = \"Low\"" in done.stdout  # an option's name, whatever its case on the command line
+    assert 'Set Priority = "Low"' in done.stdout  # an option's name, whatever its case on the command line
     after = world.run()  # writes what else GitHub changed (Last Updated), and leaves Priority alone
     (op,) = after.plan.writes  # type: ignore[union-attr]
     assert "Priority" not in op.changes and "Last Updated" in op.changes
@@ -123,7 +123,8 @@ def test_page_set_json_on_failure_and_for_a_page_that_is_not_there(world: World,
 
     assert missing.returncode == 1 and json.loads(missing.stdout)["status"] == "failed"
     assert "acme/web#99" in json.loads(missing.stdout)["error"]
-    assert bad_id.returncode == 1 and "neither OWNER/REPO#N nor a page id" in json.loads(bad_id.stdout)["error"]
+    assert bad_id.returncode == 1
+    assert "neither OWNER/REPO#N nor a page id" in json.loads(bad_id.stdout)["error"]
     assert world.notion_writes() == 0
 
 
