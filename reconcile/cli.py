@@ -35,9 +35,7 @@ STATUS_EXIT = {
     "paused": EXIT_OK,  # a paused board: nothing written, and nothing wrong
 }
 FORMATS = click.Choice(["text", "json", "markdown"])
-ENV_PREFIX = (
-    "RECONCILE"  # every option can come from RECONCILE_<COMMAND>_<OPTION> (click's auto_envvar_prefix)
-)
+ENV_PREFIX = "RECONCILE"  # options also come from RECONCILE_<COMMAND>_<OPTION> (auto_envvar_prefix)
 EXPORT_BUFFER = 16 * 1024 * 1024  # an export to stdout is held (spilling to disk) until it is complete
 
 
@@ -129,17 +127,24 @@ def leaf(function: Callable[..., Any] | None = None, *, failure: Failure | None 
             return function(settings, **kwargs)
         try:
             return function(settings, **kwargs)
-        except (ReconcileError, click.ClickException, Exception) as exc:
+        except click.exceptions.Exit:
+            raise
+        except Exception as exc:  # ReconcileError, a usage error inside the command, or a bug
             fail_json(exc, failure or plain_failure)
 
     return wrapper
 
 
 def log_level(settings: dict[str, Any]) -> str:
-    """--log-level when given; else -v means debug and -q warnings; else info."""
+    """--log-level when given; else -v means debug and -q warnings; else info, except on a terminal
+    without a log file, where progress bars stand in for the info lines (-v brings them back)."""
     if settings.get("log_level"):
         return str(settings["log_level"])
-    return "debug" if settings.get("verbose") else "warning" if settings.get("quiet") else "info"
+    if settings.get("verbose"):
+        return "debug"
+    if settings.get("quiet") or (watching() and not settings.get("log_file")):
+        return "warning"
+    return "info"
 
 
 def fail_json(exc: Exception, failure: Failure) -> NoReturn:
@@ -333,9 +338,8 @@ def plan(
     from reconcile.jobs.run import pulled_plan
     from reconcile.report import dumps, plan_json, render_plan, summary_line
 
-    result = pulled_plan(
-        context(settings, tokens=ALL_APIS if not no_pull else ()), pull_first=not no_pull, full=full
-    )
+    ctx = context(settings, tokens=() if no_pull else ALL_APIS)
+    result = pulled_plan(ctx, pull_first=not no_pull, full=full)
     if out == "-":  # the plan file on stdout, for `reconcile apply -`; people read the summary on stderr
         emit(dumps(plan_json(result)))
         if not settings.get("quiet"):
