@@ -258,10 +258,14 @@ def _operation(config: Config, found: _Found) -> Operation:
 
 
 def _notes(config: Config, found: _Found, names: list[str]) -> list[str]:
-    notes = [f"{name} already holds that value" for name in names if name not in found.changes]
+    """What became of each value: already there, or what its policy does with it (on an item's page)."""
+    notes = []
     for name in names:
-        note = policy_note(config, name, found.expected[name].value) if name in found.expected else None
-        notes += [note] if note else []
+        change, derived = found.changes.get(name), found.expected.get(name)
+        if change is None:
+            notes.append(f"{name} already holds that value")
+        elif derived is not None and not equal(derived.type, derived.value, change.after):
+            notes += [note] if (note := policy_note(config, name, derived.value)) else []
     return notes
 
 
