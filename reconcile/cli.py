@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import sys
+import tempfile
 from collections.abc import Callable
 from datetime import datetime
 from functools import wraps
@@ -20,12 +22,21 @@ from reconcile.jobs.context import Context
 from reconcile.jobs.run import RunResult
 from reconcile.logs import redact, setup
 from reconcile.model import parse_instant
+from reconcile.terminal import TerminalProgress, watching
 
 log = logging.getLogger("reconcile.cli")
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES, EXIT_PARTIAL, EXIT_LOCKED = 0, 1, 2, 3, 75
-STATUS_EXIT = {"ok": EXIT_OK, "partial": EXIT_PARTIAL, "failed": EXIT_ERROR, "locked": EXIT_LOCKED}
+STATUS_EXIT = {
+    "ok": EXIT_OK,
+    "partial": EXIT_PARTIAL,
+    "failed": EXIT_ERROR,
+    "locked": EXIT_LOCKED,
+    "paused": EXIT_OK,  # a paused board: nothing written, and nothing wrong
+}
 FORMATS = click.Choice(["text", "json", "markdown"])
+ENV_PREFIX = "RECONCILE"  # options also come from RECONCILE_<COMMAND>_<OPTION> (auto_envvar_prefix)
+EXPORT_BUFFER = 16 * 1024 * 1024  # an export to stdout is held (spilling to disk) until it is complete
 
 
 class Instant(click.ParamType):
@@ -47,11 +58,13 @@ INSTANT = Instant()
 
 # -- options every command takes, before or after its name --------------------------------------
 
-_COMMON = ("config", "log_format", "log_level", "log_file")
+_COMMON = ("config", "log_format", "log_level", "log_file", "quiet", "verbose")
+
+Failure = Callable[[str, int], dict[str, Any]]  # a command's JSON shape for an error message and exit code
 
 
 def common_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """-c/--config and the log options, accepted after the command name as well as before it."""
+    """-c/--config, the log options, -q and -v: accepted after the command name as well as before it."""
     options = [
         click.option(
             "-c",
@@ -73,14 +86,30 @@ def common_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--log-file", type=click.Path(dir_okay=False), default=None, help="Also append logs to PATH."
         ),
+        click.option(
+            "-q",
+            "--quiet",
+            is_flag=True,
+            default=None,
+            help="Less: warnings and errors only, no progress bars, text results in one line.",
+        ),
+        click.option(
+            "-v", "--verbose", is_flag=True, default=None, help="More: debug logs, long lists in full."
+        ),
     ]
     for option in reversed(options):
         command = option(command)
     return command
 
 
-def leaf(function: Callable[..., Any]) -> Callable[..., Any]:
-    """A command body: merge the common options into ctx.obj and set up logging first."""
+def leaf(function: Callable[..., Any] | None = None, *, failure: Failure | None = None) -> Any:
+    """A command body: merge the common options into ctx.obj and set up logging first.
+
+    With `--format json`, an error still prints one JSON object on stdout (the command's shape, with
+    an `error` member) besides the one line on stderr, and exits with the error's code.
+    """
+    if function is None:
+        return lambda function: leaf(function, failure=failure)
 
     @common_options
     @click.pass_context
@@ -91,14 +120,56 @@ def leaf(function: Callable[..., Any]) -> Callable[..., Any]:
             value = kwargs.pop(name)
             if value is not None:
                 settings[name] = value
-        setup(
-            settings.get("log_level") or "info",
-            settings.get("log_format") or "text",
-            settings.get("log_file"),
-        )
-        return function(settings, **kwargs)
+        setup(log_level(settings), settings.get("log_format") or "text", settings.get("log_file"))
+        if "format" in kwargs:  # `--format` (so RECONCILE_<COMMAND>_FORMAT reads it) is `fmt` in the bodies
+            kwargs["fmt"] = kwargs.pop("format")
+        if kwargs.get("fmt") != "json":
+            return function(settings, **kwargs)
+        try:
+            return function(settings, **kwargs)
+        except click.exceptions.Exit:
+            raise
+        except Exception as exc:  # ReconcileError, a usage error inside the command, or a bug
+            fail_json(exc, failure or plain_failure)
 
     return wrapper
+
+
+def log_level(settings: dict[str, Any]) -> str:
+    """--log-level when given; else -v means debug and -q warnings; else info, except on a terminal
+    without a log file, where progress bars stand in for the info lines (-v brings them back)."""
+    if settings.get("log_level"):
+        return str(settings["log_level"])
+    if settings.get("verbose"):
+        return "debug"
+    if settings.get("quiet") or (watching() and not settings.get("log_file")):
+        return "warning"
+    return "info"
+
+
+def fail_json(exc: Exception, failure: Failure) -> NoReturn:
+    """An error under --format json: its JSON on stdout, one line on stderr, the error's exit code."""
+    if isinstance(exc, ReconcileError):
+        message, code = str(exc), exc.exit_code
+    elif isinstance(exc, click.ClickException):
+        message, code = exc.format_message(), EXIT_ERROR
+    else:  # a bug: one line for the user, the traceback for the log (debug)
+        log.debug("internal error", exc_info=True)
+        message, code = f"internal error: {type(exc).__name__}: {exc}", EXIT_ERROR
+    from reconcile.report import dumps
+
+    click.echo(redact(dumps(failure(message, code))))
+    click.echo(f"error: {redact(message)}", err=True)
+    raise SystemExit(code)
+
+
+def plain_failure(message: str, code: int) -> dict[str, Any]:
+    return {"status": "locked" if code == EXIT_LOCKED else "failed", "error": message}
+
+
+def run_failure(message: str, code: int) -> dict[str, Any]:
+    """A run-like command that failed before its run began: the run's shape (CONTRACT §8)."""
+    return RunResult(None, status="locked" if code == EXIT_LOCKED else "failed", error=message).as_json()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -110,7 +181,8 @@ def cli(ctx: click.Context, **settings: Any) -> None:
 
     Run it from cron (`reconcile run`); see `reconcile demo` for a tour on a built-in sandbox.
     Exit codes: 0 ok, 1 error, 2 changes pending (--detailed-exitcode), 3 some operations failed,
-    75 another run holds the lock.
+    75 another run holds the lock. Options can also come from the environment: RECONCILE_<COMMAND>_<OPTION>
+    (RECONCILE_RUN_FORMAT=json, RECONCILE_LOG_FORMAT=json).
     """
     ctx.ensure_object(dict).update({k: v for k, v in settings.items() if v is not None})
 
@@ -118,9 +190,16 @@ def cli(ctx: click.Context, **settings: Any) -> None:
 # -- helpers -------------------------------------------------------------------------------------
 
 
-def context(settings: dict[str, Any], *, migrate: bool = True) -> Context:
-    """Config, mirror and clients for a command."""
-    return Context.build(load_config(settings.get("config")), fixed_now=fixed_now(), migrate=migrate)
+ALL_APIS = ("notion", "github")
+
+
+def context(settings: dict[str, Any], *, migrate: bool = True, tokens: tuple[str, ...] = ALL_APIS) -> Context:
+    """Config, mirror and clients for a command; `tokens`: the APIs it calls (whose tokens must be set)."""
+    config = load_config(settings.get("config"), tokens=tokens)
+    ctx = Context.build(config, fixed_now=fixed_now(), migrate=migrate)
+    if watching() and not settings.get("quiet"):
+        ctx.progress = TerminalProgress()
+    return ctx
 
 
 def fixed_now() -> datetime | None:
@@ -143,7 +222,14 @@ def finish_run(
     """Print a run's result, export its metrics (where asked), exit with its code."""
     from reconcile.report import render_run
 
-    emit(render_run(result, fmt))
+    emit(render_run(result, fmt, verbose=bool(settings.get("verbose")), quiet=bool(settings.get("quiet"))))
+    finish_result(result, fmt, settings, ctx, detailed=detailed)
+
+
+def finish_result(
+    result: RunResult, fmt: str, settings: dict[str, Any], ctx: Context, *, detailed: bool = False
+) -> NoReturn:
+    """The printed run's error line (JSON: on stderr too), its metrics, and its exit code."""
     if result.error and fmt == "json":
         click.echo(f"error: {redact(result.error)}", err=True)
     ctx.metrics.export(settings.get("metrics_textfile"), settings.get("pushgateway"))
@@ -185,9 +271,9 @@ dry_run_option = click.option("--dry-run", is_flag=True, help="Stop after the pl
 
 
 def format_option(command: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option(
-        "--format", "fmt", type=FORMATS, default="text", show_default=True, help="Output format."
-    )(command)
+    return click.option("--format", type=FORMATS, default="text", show_default=True, help="Output format.")(
+        command
+    )
 
 
 # -- run, pull, plan, apply, backfill ------------------------------------------------------------
@@ -203,7 +289,7 @@ def format_option(command: Callable[..., Any]) -> Callable[..., Any]:
 @force_option
 @format_option
 @metrics_options
-@leaf
+@leaf(failure=run_failure)
 def run(
     settings: dict[str, Any],
     dry_run: bool,
@@ -229,23 +315,18 @@ def run(
 def pull(settings: dict[str, Any], full: bool, since: datetime | None, fmt: str) -> None:
     """Pull GitHub and Notion into the mirror, and nothing else."""
     from reconcile.jobs.pull import pull as pull_job
-    from reconcile.report import dumps
+    from reconcile.report import render_pull
 
-    result = pull_job(context(settings), full=full, since=since)
-    if fmt == "json":
-        emit(dumps({"pulled": result.as_json(), "not_modified": result.not_modified}))
-    else:
-        emit(
-            f"Pulled {result.github} GitHub items and {result.notion} Notion pages"
-            f"{'; not modified: ' + ', '.join(result.not_modified) if result.not_modified else ''}."
-        )
+    emit(render_pull(pull_job(context(settings), full=full, since=since), fmt))
 
 
 @cli.command()
-@click.option("--no-pull", is_flag=True, help="Plan from the mirror as it is.")
+@click.option("--no-pull", is_flag=True, help="Plan from the mirror as it is (needs no tokens).")
 @click.option("--full", is_flag=True, help="Pull everything first.")
 @click.option(
-    "--out", type=click.Path(dir_okay=False), help="Also save the plan as JSON, for `reconcile apply FILE`."
+    "--out",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    help="Also save the plan as JSON, for `reconcile apply FILE` (`-`: stdout, and nothing else there).",
 )
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when the plan has writes to make.")
 @format_option
@@ -255,34 +336,42 @@ def plan(
 ) -> None:
     """Show what a run would do (pulls first unless --no-pull)."""
     from reconcile.jobs.run import pulled_plan
-    from reconcile.report import dumps, plan_json, render_plan
+    from reconcile.report import dumps, plan_json, render_plan, summary_line
 
-    result = pulled_plan(context(settings), pull_first=not no_pull, full=full)
-    if out:
-        Path(out).write_text(dumps(plan_json(result)) + "\n", encoding="utf-8")
-    emit(render_plan(result, fmt))
+    ctx = context(settings, tokens=() if no_pull else ALL_APIS)
+    result = pulled_plan(ctx, pull_first=not no_pull, full=full)
+    if out == "-":  # the plan file on stdout, for `reconcile apply -`; people read the summary on stderr
+        emit(dumps(plan_json(result)))
+        if not settings.get("quiet"):
+            click.echo(summary_line(result), err=True)
+    else:
+        if out:
+            Path(out).write_text(dumps(plan_json(result)) + "\n", encoding="utf-8")
+        verbose, quiet = bool(settings.get("verbose")), bool(settings.get("quiet"))
+        emit(render_plan(result, fmt, verbose=verbose, quiet=quiet))
     raise SystemExit(EXIT_CHANGES if detailed_exitcode and result.writes else EXIT_OK)
 
 
 @cli.command()
-@click.argument("planfile", required=False, type=click.Path(exists=True, dir_okay=False))
+@click.argument("planfile", required=False, type=click.Path(exists=True, dir_okay=False, allow_dash=True))
 @force_option
 @format_option
 @metrics_options
-@leaf
+@leaf(failure=run_failure)
 def apply(
     settings: dict[str, Any],
     planfile: str | None,
     force: bool,
     fmt: str,
 ) -> None:
-    """Apply a saved plan (skipping what changed since), or plan and apply."""
+    """Apply a saved plan (`-`: from stdin), skipping what changed since; or plan and apply."""
     from reconcile.jobs.run import execute, pull_step
     from reconcile.jobs.saved import apply_saved
 
+    text = click.get_text_stream("stdin").read() if planfile == "-" else None  # before the mirror opens
     ctx = context(settings)
     result = (
-        apply_saved(ctx, planfile, force=force)
+        apply_saved(ctx, "<stdin>" if planfile == "-" else planfile, force=force, text=text)
         if planfile
         else execute(ctx, "apply", pull_step(), force=force)
     )
@@ -296,7 +385,7 @@ def apply(
 @force_option
 @format_option
 @metrics_options
-@leaf
+@leaf(failure=run_failure)
 def backfill(
     settings: dict[str, Any],
     since: datetime,
@@ -322,7 +411,7 @@ def backfill(
 @force_option
 @format_option
 @metrics_options
-@leaf
+@leaf(failure=run_failure)
 def refresh(
     settings: dict[str, Any], item: str | None, page: str | None, dry_run: bool, force: bool, fmt: str
 ) -> None:
@@ -341,7 +430,7 @@ def refresh(
 
 
 @cli.command()
-@click.option("--no-pull", is_flag=True, help="Use the mirror as it is.")
+@click.option("--no-pull", is_flag=True, help="Use the mirror as it is (needs no tokens).")
 @format_option
 @leaf
 def stale(settings: dict[str, Any], no_pull: bool, fmt: str) -> None:
@@ -349,20 +438,20 @@ def stale(settings: dict[str, Any], no_pull: bool, fmt: str) -> None:
     from reconcile.jobs.run import pulled_plan
     from reconcile.report import render_stale
 
-    ctx = context(settings)
+    ctx = context(settings, tokens=() if no_pull else ALL_APIS)
     result = pulled_plan(ctx, pull_first=not no_pull)
-    emit(render_stale(result.stale, ctx.now(), fmt))
+    emit(render_stale(result.stale, ctx.now(), fmt, verbose=bool(settings.get("verbose"))))
 
 
 @cli.command()
 @format_option
 @leaf
 def status(settings: dict[str, Any], fmt: str) -> None:
-    """Recent runs, pending and failed operations, and the lock."""
+    """Recent runs, pending and failed operations, the lock, and whether the board is paused."""
     from reconcile.jobs.status import render_status
     from reconcile.jobs.status import status as status_job
 
-    emit(render_status(status_job(context(settings)), fmt))
+    emit(render_status(status_job(context(settings, tokens=())), fmt))
 
 
 @cli.command()
@@ -375,15 +464,22 @@ def reset(settings: dict[str, Any], clear_locks: bool, retry_failed: bool, fmt: 
     """Recovery after a crash: clear a stale lock, retry failed operations."""
     from reconcile.jobs.status import clear_locks as clear_job
     from reconcile.jobs.status import retry_failed as retry_job
+    from reconcile.report import dumps, render_cleared, render_run
 
     if not (clear_locks or retry_failed):
         raise click.UsageError("give --clear-locks and/or --retry-failed")
     ctx = context(settings)
-    if clear_locks:
-        done = clear_job(ctx)
-        click.echo("\n".join(done) if done else "No lock to clear.", err=fmt == "json")
-    if retry_failed:
-        finish_run(retry_job(ctx), fmt, settings, ctx)
+    cleared = clear_job(ctx) if clear_locks else None
+    if not retry_failed:
+        emit(render_cleared(cleared or [], fmt))
+        raise SystemExit(EXIT_OK)
+    result = retry_job(ctx)
+    if fmt == "json":
+        emit(dumps({**result.as_json(), **({"cleared": cleared} if cleared is not None else {})}))
+    else:
+        head = render_cleared(cleared, fmt) + "\n\n" if cleared is not None else ""
+        emit(head + render_run(result, fmt, verbose=bool(settings.get("verbose"))))
+    finish_result(result, fmt, settings, ctx)
 
 
 @cli.command()
@@ -394,13 +490,130 @@ def reset(settings: dict[str, Any], clear_locks: bool, retry_failed: bool, fmt: 
 @force_option
 @format_option
 @metrics_options
-@leaf
+@leaf(failure=run_failure)
 def restore(settings: dict[str, Any], as_of: datetime, dry_run: bool, force: bool, fmt: str) -> None:
     """Put mapped properties back to the values the mirror saw at an instant."""
     from reconcile.jobs.restore import restore as restore_job
 
     ctx = context(settings)
     finish_run(restore_job(ctx, as_of, dry_run=dry_run, force=force), fmt, settings, ctx)
+
+
+# -- pause, resume, export, page set -------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--reason", metavar="TEXT", help="Why (shown by status and health).")
+@format_option
+@leaf
+def pause(settings: dict[str, Any], reason: str | None, fmt: str) -> None:
+    """Stop writing to Notion: until `resume`, commands that write do nothing and exit 0."""
+    from reconcile.jobs.pause import pause_board
+    from reconcile.report import render_pause
+
+    ctx = context(settings, tokens=())
+    emit(render_pause(ctx.board, pause_board(ctx, reason), fmt))
+
+
+@cli.command()
+@format_option
+@leaf
+def resume(settings: dict[str, Any], fmt: str) -> None:
+    """Write to Notion again; the next run applies whatever changed meanwhile."""
+    from reconcile.jobs.pause import resume_board
+    from reconcile.report import render_resume
+
+    ctx = context(settings, tokens=())
+    emit(render_resume(ctx.board, resume_board(ctx), fmt))
+
+
+@cli.command()
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    help="Write to FILE (replaced only once the export is complete); `-` or none: stdout.",
+)
+@click.option(
+    "--format", type=click.Choice(["json", "csv"]), default="json", show_default=True, help="Format."
+)
+@click.option("--from-mirror", is_flag=True, help="Export the mirror's copy (no tokens, no API calls).")
+@leaf
+def export(settings: dict[str, Any], out: str | None, fmt: str, from_mirror: bool) -> None:
+    """Every page of the database with its values, as JSON or CSV: a complete live read, for backups."""
+    from reconcile.report import render_export
+
+    ctx = context(settings, tokens=() if from_mirror else ("notion",), migrate=from_mirror)
+    if out in (None, "-"):
+        export_to_stdout(ctx, fmt, from_mirror)
+        return
+    result = export_to_file(ctx, Path(str(out)), fmt, from_mirror)
+    emit(render_export(result, str(out), "json" if fmt == "json" else "text"))
+
+
+def export_to_stdout(ctx: Context, fmt: str, from_mirror: bool) -> None:
+    """The export on stdout once it is complete (an error prints only the error)."""
+    from reconcile.jobs.export import export as export_job
+
+    with tempfile.SpooledTemporaryFile(EXPORT_BUFFER, "w+", encoding="utf-8", newline="") as buffer:
+        export_job(ctx, buffer, fmt, from_mirror=from_mirror)
+        buffer.seek(0)
+        stdout = click.get_text_stream("stdout")
+        shutil.copyfileobj(buffer, stdout)  # type: ignore[misc]
+        stdout.flush()
+
+
+def export_to_file(ctx: Context, path: Path, fmt: str, from_mirror: bool) -> Any:
+    """The export into `path`, which is replaced only once it is complete (yesterday's backup survives)."""
+    from reconcile.jobs.export import export as export_job
+
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        with partial.open("w", encoding="utf-8", newline="") as out:
+            result = export_job(ctx, out, fmt, from_mirror=from_mirror)
+        os.replace(partial, path)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise ReconcileError(f"export: cannot write {path}: {exc.strerror or exc}") from None
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return result
+
+
+@cli.group()
+def page() -> None:
+    """One page, by hand."""
+
+
+@page.command("set")
+@click.argument("target", metavar="TARGET")
+@click.argument("assignments", nargs=-1, required=True, metavar="NAME=VALUE...")
+@dry_run_option
+@format_option
+@metrics_options
+@leaf(failure=run_failure)
+def page_set(
+    settings: dict[str, Any], target: str, assignments: tuple[str, ...], dry_run: bool, fmt: str
+) -> None:
+    """Write values to one page (TARGET: a page id or OWNER/REPO#N), journalled, under the lock.
+
+    Values are read by the property's type: select and status names must be options of the database,
+    dates ISO-8601, numbers, true/false for checkboxes, comma-separated names for multi_select, and
+    an empty VALUE clears. An `on_change` property set this way stands until GitHub's value changes;
+    an `overwrite` one is corrected by the next run.
+    """
+    from reconcile.jobs.page_set import page_set as page_set_job
+    from reconcile.jobs.page_set import parse_assignments, parse_target
+    from reconcile.report import render_page_set
+
+    chosen, values = parse_target(target), parse_assignments(assignments)
+    ctx = context(settings)
+    result = page_set_job(ctx, chosen, values, dry_run=dry_run)
+    emit(render_page_set(result, fmt, quiet=bool(settings.get("quiet"))))
+    if result.run.status == "partial":  # the one write failed: nothing for the next run to retry
+        ctx.metrics.export(settings.get("metrics_textfile"), settings.get("pushgateway"))
+        raise SystemExit(EXIT_ERROR)
+    finish_result(result.run, fmt, settings, ctx)
 
 
 # -- schema, health, db, demo --------------------------------------------------------------------
@@ -413,7 +626,7 @@ def schema() -> None:
 
 @schema.command("check")
 @format_option
-@leaf
+@leaf(failure=lambda message, code: {"ok": False, "problems": [], "error": message})
 def schema_check(settings: dict[str, Any], fmt: str) -> None:
     """Exit 0 when the database has every mapped property and option, 1 when not."""
     from reconcile.jobs.schema import check, render_check
@@ -425,26 +638,33 @@ def schema_check(settings: dict[str, Any], fmt: str) -> None:
 
 @schema.command("fix")
 @format_option
-@leaf
+@leaf(failure=lambda message, code: {"ok": False, "problems": [], "error": message})
 def schema_fix(settings: dict[str, Any], fmt: str) -> None:
     """Add the missing properties and options (removes nothing)."""
     from reconcile.jobs.schema import fix, render_check
 
     result = fix(context(settings))
     emit(render_check(result, fmt))
-    raise SystemExit(EXIT_OK if result.ok else EXIT_ERROR)
+    raise SystemExit(EXIT_OK if result.ok or result.paused else EXIT_ERROR)
+
+
+def health_failure(message: str, code: int) -> dict[str, Any]:
+    """`health`'s own shape when it cannot even start (a bad RECONCILE_NOW, say)."""
+    parts = {part: {"status": "unknown"} for part in ("notion", "github", "mirror", "schema", "last_run")}
+    return {"status": "error", "config": {"status": "error", "error": message}, **parts}
 
 
 @cli.command()
 @format_option
-@leaf
+@leaf(failure=health_failure)
 def health(settings: dict[str, Any], fmt: str) -> None:
     """Check config, tokens (a real call to each API), mirror, schema and the last successful run."""
     from reconcile.jobs.health import health as health_job
     from reconcile.jobs.health import render_health
+    from reconcile.report import health_markdown
 
     report = health_job(settings.get("config"), fixed_now())
-    emit(render_health(report, fmt))
+    emit(health_markdown(report) if fmt == "markdown" else render_health(report, fmt))
     raise SystemExit(EXIT_OK if report["status"] == "ok" else EXIT_ERROR)
 
 
@@ -454,14 +674,15 @@ def db() -> None:
 
 
 @db.command("upgrade")
+@format_option
 @leaf
-def db_upgrade(settings: dict[str, Any]) -> None:
+def db_upgrade(settings: dict[str, Any], fmt: str) -> None:
     """Create or migrate the mirror to the current schema (Alembic)."""
     from reconcile.config import mirror_url
     from reconcile.mirror.db import open_engine, upgrade
+    from reconcile.report import render_revision
 
-    revision = upgrade(open_engine(mirror_url(settings.get("config"))))
-    click.echo(f"mirror is at revision {revision}")
+    emit(render_revision(upgrade(open_engine(mirror_url(settings.get("config")))), fmt))
 
 
 @cli.command()
@@ -490,7 +711,7 @@ def demo(settings: dict[str, Any], directory: str, rps: float) -> None:
 def main(argv: list[str] | None = None) -> NoReturn:
     """Run the CLI: usage errors exit 1 (2 means changes pending); errors print one line, no traceback."""
     try:
-        cli.main(args=argv, prog_name="reconcile", standalone_mode=False)
+        cli.main(args=argv, prog_name="reconcile", standalone_mode=False, auto_envvar_prefix=ENV_PREFIX)
     except click.exceptions.Exit as exc:
         raise SystemExit(exc.exit_code) from None
     except click.ClickException as exc:

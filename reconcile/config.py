@@ -7,7 +7,7 @@ import os
 import re
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
@@ -32,6 +32,9 @@ from reconcile.mapping import check_template
 DEFAULT_PATH = "./config.yaml"
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _KEY_PATH = re.compile(r"[a-z_]+(\.[a-z_]+)+")
+
+# Keys whose `${VAR}` may be left unset by commands that only read the mirror (CONTRACT §10).
+SECRET_KEYS: frozenset[tuple[str, ...]] = frozenset({("notion", "token"), ("github", "token")})
 
 # Environment variable -> the config key it overrides (CONTRACT §2).
 ENV_OVERRIDES: dict[str, tuple[str, ...]] = {
@@ -279,13 +282,24 @@ class Config(Strict):
 # -- loading -------------------------------------------------------------------------------------
 
 
-def load_config(path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None) -> Config:
-    """Read, interpolate, override and validate the config; every problem is a ConfigError."""
+def load_config(
+    path: str | os.PathLike[str] | None = None,
+    env: Mapping[str, str] | None = None,
+    *,
+    tokens: Collection[str] = ("notion", "github"),
+) -> Config:
+    """Read, interpolate, override and validate the config; every problem is a ConfigError.
+
+    `tokens` names the APIs the command calls. The token of any other API (`notion`, `github`) whose
+    variable is unset is left out instead of being an error: `status` reads only the mirror and needs
+    none. Every other unset variable is still an error.
+    """
     env = os.environ if env is None else env
     source = Path(path or env.get("RECONCILE_CONFIG") or DEFAULT_PATH)
     text = _read(source)
     raw, lines = _parse(text, source)
-    raw = _interpolate(raw, env, (), lines, source)
+    optional = frozenset(key for key in SECRET_KEYS if key[0] not in tokens)
+    raw = _interpolate(raw, env, (), lines, source, optional)
     _override(raw, env)
     try:
         return Config.model_validate(raw)
@@ -361,15 +375,30 @@ def _index_lines(node: yaml.Node, path: tuple[Any, ...], lines: dict[tuple[Any, 
 
 
 def _interpolate(
-    value: Any, env: Mapping[str, str], path: tuple[Any, ...], lines: dict[tuple[Any, ...], int], source: Path
+    value: Any,
+    env: Mapping[str, str],
+    path: tuple[Any, ...],
+    lines: dict[tuple[Any, ...], int],
+    source: Path,
+    optional: frozenset[tuple[str, ...]] = frozenset(),
 ) -> Any:
-    """Replace ${VAR} in every string; an unset variable is an error naming it and the key."""
+    """Replace ${VAR} in every string; an unset variable is an error naming it and the key.
+
+    A key in `optional` whose variables are not all set becomes None instead (an absent token).
+    """
     if isinstance(value, dict):
-        return {key: _interpolate(item, env, (*path, key), lines, source) for key, item in value.items()}
+        return {
+            key: _interpolate(item, env, (*path, key), lines, source, optional) for key, item in value.items()
+        }
     if isinstance(value, list):
-        return [_interpolate(item, env, (*path, index), lines, source) for index, item in enumerate(value)]
+        return [
+            _interpolate(item, env, (*path, index), lines, source, optional)
+            for index, item in enumerate(value)
+        ]
     if not isinstance(value, str):
         return value
+    if path in optional and any(name not in env for name in _VAR.findall(value)):
+        return None
 
     def substitute(match: re.Match[str]) -> str:
         name = match.group(1)

@@ -120,6 +120,9 @@ class Operation:
     item: ItemRef | None = None
     item_id: int | None = None
     restore: bool = False  # recreate by taking the page out of the trash
+    # Values derived from GitHub to record as this job's last write instead of what is sent: a value
+    # set by hand (`page set`) on an `on_change` property then stands until GitHub's value moves.
+    derived: Mapping[str, Value] = field(default_factory=dict)
 
     @property
     def writes(self) -> bool:

@@ -103,7 +103,11 @@ def apply_plan(
         )
         with ctx.session() as session:
             journal.record(session, ctx.board, run_id, writes[limit:], ctx.clock.now(), state="deferred")
-    _Applier(ctx, run_id, result, should_stop).run(writes[:limit])
+    ctx.progress.start("Applying", len(writes[:limit]))
+    try:
+        _Applier(ctx, run_id, result, should_stop).run(writes[:limit])
+    finally:
+        ctx.progress.finish()
     return result
 
 
@@ -140,6 +144,7 @@ class _Applier:
                     self._defer_rest(operations[start + size :])
                     return
                 self.perform(op, op_id)
+                self.ctx.progress.advance()
 
     def _stopping(self) -> bool:
         if self.should_stop():
@@ -299,29 +304,33 @@ def record_write(config: Config, session: Session, op: Operation, page: NotionPa
     if op.item_id is not None and op.action in ("create", "recreate"):
         store.link(session, config.notion.database_id, op.item_id, page.id, at)
     if op.action in ("create", "recreate", "update"):
-        written = _written(config, op)
         before = store.load_applied(session, [page.id])
         records = {
-            name: _outcome(config, name, sent, page.value(name), before.get((page.id, name)))
-            for name, sent in written.items()
+            name: _outcome(config, name, op, value, page.value(name), before.get((page.id, name)))
+            for name, value in _written(config, op).items()
         }
         store.record_applied(session, page.id, records, at)
 
 
-def _outcome(config: Config, name: str, sent: Value, stored: Value, before: Applied | None) -> Applied:
-    """What one written property left: the value sent, Notion's form of it, and whether it took."""
+def _outcome(
+    config: Config, name: str, op: Operation, value: Value, stored: Value, before: Applied | None
+) -> Applied:
+    """What one written property left: the value recorded as written, Notion's form of what was sent,
+    and how many writes of that value in a row Notion kept in another form."""
     kind = config.property_type(name) or "rich_text"
+    sent = op.changes[name].after if name in op.changes else value
     if equal(kind, sent, stored):
-        return Applied(sent, stored, has_stored=True)
-    again = before is not None and equal(kind, before.value, sent)
+        return Applied(value, stored, has_stored=True)
+    again = before is not None and equal(kind, before.value, value)
     misses = before.misses + 1 if again and before is not None else 1
-    return Applied(sent, stored, has_stored=True, misses=misses)
+    return Applied(value, stored, has_stored=True, misses=misses)
 
 
 def _written(config: Config, op: Operation) -> dict[str, Any]:
     """The mapped values an operation set; a new page also 'wrote' the empty ones it left out."""
     mapped = config.mapping.properties
     values = {name: change.after for name, change in op.changes.items() if name in mapped}
+    values.update({name: value for name, value in op.derived.items() if name in values})  # `page set`
     if _makes_a_page(op):
         values.update(
             {name: normalise(spec.type, None) for name, spec in mapped.items() if name not in values}

@@ -21,6 +21,7 @@ from reconcile.mirror import store
 from reconcile.mirror.db import ensure_schema, open_engine
 from reconcile.mirror.lock import HEARTBEAT_SECONDS, Lease
 from reconcile.planner import MirrorState
+from reconcile.progress import Progress, Silent
 
 SECRET_VARIABLES = ("NOTION_API_KEY", "GITHUB_TOKEN")
 
@@ -36,6 +37,7 @@ class Context:
     github: GitHubClient
     metrics: Metrics = field(default_factory=Metrics)
     fixed_now: datetime | None = None  # RECONCILE_NOW
+    progress: Progress = field(default_factory=Silent)  # long steps report here (a bar on a terminal)
 
     @classmethod
     def build(

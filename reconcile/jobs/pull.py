@@ -222,13 +222,16 @@ def pull_pages(
     scan = ctx.notion.scan(start, until)
     seen: set[str] = set()
     batch: list[NotionPage] = []
+    ctx.progress.start("Reading Notion pages")
     for raw in scan.pages:
         page = page_from_api(raw, ctx.config.mapping.key)
         seen.add(page.id)
         batch.append(page)
+        ctx.progress.advance()
         if len(batch) >= BATCH:
             _save_pages(ctx, batch, now)
             batch = []
+    ctx.progress.finish()
     settled = _settle_missing(ctx, seen) if start is None else []
     with ctx.session() as session:
         store.save_pages(session, database_id, [*batch, *settled], now)

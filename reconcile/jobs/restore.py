@@ -5,18 +5,38 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
+from reconcile.errors import ReconcileError
 from reconcile.jobs.context import Context
 from reconcile.jobs.run import RunResult, execute, pull_step
 from reconcile.mirror import store
+from reconcile.mirror.history import earliest_snapshot
 from reconcile.model import Change, NotionPage, Operation, Plan, Prop, iso
 from reconcile.planner import plan
 from reconcile.values import equal
 
 
+class BeyondHistory(ReconcileError):
+    """`restore --as-of` an instant before the mirror's retained history."""
+
+
 def restore(ctx: Context, as_of: datetime, *, dry_run: bool = False, force: bool = False) -> RunResult:
+    check_reach(ctx, as_of)
     return execute(
         ctx, "restore", pull_step(), planner=lambda ctx: _plan(ctx, as_of), dry_run=dry_run, force=force
     )
+
+
+def check_reach(ctx: Context, as_of: datetime) -> None:
+    """Refuse an instant the mirror has no values for: it would silently restore nothing."""
+    with ctx.session() as session:
+        earliest = earliest_snapshot(session, ctx.board)
+    if earliest is None:
+        raise BeyondHistory("restore: the mirror has no history of this database yet (run `reconcile run`)")
+    if as_of < earliest:
+        raise BeyondHistory(
+            f"restore: --as-of {iso(as_of)} is before the mirror's history, which reaches back to "
+            f"{iso(earliest)} (mirror.retention: {ctx.config.mirror.retention.total_seconds() / 86400:g}d)"
+        )
 
 
 def _plan(ctx: Context, as_of: datetime) -> Plan:

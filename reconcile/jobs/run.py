@@ -13,10 +13,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from reconcile.errors import Locked, ReconcileError
 from reconcile.jobs.apply import ApplyResult, apply_plan
 from reconcile.jobs.context import Context
+from reconcile.jobs.pause import is_paused
 from reconcile.jobs.planning import make_plan, settle
 from reconcile.jobs.pull import PullResult, pull
 from reconcile.jobs.recover import Recovery, recover
 from reconcile.mirror import runs
+from reconcile.mirror.boards import Pause
 from reconcile.mirror.db import mirror_error
 from reconcile.model import Plan
 
@@ -31,13 +33,14 @@ class RunResult:
     """The outcome of one run, as CONTRACT §8 prints it."""
 
     run_id: int | None
-    status: str = "ok"  # ok | partial | failed | locked
+    status: str = "ok"  # ok | partial | failed | locked | paused
     pulled: PullResult = field(default_factory=PullResult)
     plan: Plan | None = None
     applied: ApplyResult = field(default_factory=ApplyResult)
     recovery: Recovery | None = None
     error: str | None = None
     dry_run: bool = False
+    paused: Pause | None = None  # the board's pause, when it is paused
 
     def as_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -54,6 +57,8 @@ class RunResult:
             body["skipped"] = [skip.as_json() for skip in self.applied.skipped]
         if self.recovery and self.recovery.settled:
             body["recovered"] = self.recovery.as_json()
+        if self.paused:
+            body["paused"] = self.paused.as_json()
         if self.error:
             body["error"] = self.error
         return body
@@ -87,14 +92,14 @@ def execute(
             run_id = runs.start(session, ctx.board, command, ctx.clock.now(), dry_run=dry_run)
     except SQLAlchemyError as exc:  # the mirror cannot even record the run: nothing else will work
         raise _mirror_failure(ctx, exc) from None
-    result = RunResult(run_id, dry_run=dry_run)
+    result = RunResult(run_id, dry_run=dry_run, paused=is_paused(ctx))
     try:
         if dry_run:
             result.pulled = prepare(ctx)
             result.plan = planner(ctx)
-        else:
+        elif result.paused is None:
             _locked_run(ctx, run_id, result, prepare, planner, force)
-        result.status = "partial" if result.applied.failed or result.applied.stopped else "ok"
+        result.status = _status(result)
     except Locked as exc:
         result.status, result.error = "locked", str(exc)
     except ReconcileError as exc:
@@ -106,6 +111,13 @@ def execute(
         result.status, result.error = "failed", f"internal error: {type(exc).__name__}: {exc}"
     _finish(ctx, result, ctx.clock.monotonic() - started)
     return result
+
+
+def _status(result: RunResult) -> str:
+    if result.paused is not None and not result.dry_run:
+        log.warning("the board is %s; nothing was written (`reconcile resume`)", result.paused.describe())
+        return "paused"
+    return "partial" if result.applied.failed or result.applied.stopped else "ok"
 
 
 def _locked_run(
@@ -120,6 +132,9 @@ def _locked_run(
         result.recovery = recover(ctx, run_id)
         result.pulled = prepare(ctx)
         result.plan = planner(ctx)
+        result.paused = is_paused(ctx)  # paused while this run pulled: it stops before writing
+        if result.paused is not None:
+            return
         apply_plan(
             ctx, run_id, result.plan, force=force, should_stop=lambda: lease.lost, result=result.applied
         )

@@ -17,9 +17,9 @@ from reconcile.planner import MirrorState, pages_by_key, plan
 from reconcile.values import equal
 
 
-def apply_saved(ctx: Context, path: str, *, force: bool = False) -> RunResult:
-    """Pull, drop what no longer holds, apply the rest of a saved plan."""
-    saved = load_plan_file(Path(path), ctx.config.notion.database_id)
+def apply_saved(ctx: Context, path: str, *, force: bool = False, text: str | None = None) -> RunResult:
+    """Pull, drop what no longer holds, apply the rest of a saved plan (`text`: the plan, read already)."""
+    saved = load_plan_file(Path(path), ctx.config.notion.database_id, text)
     skipped: list[Skip] = []
     result = execute(
         ctx, "apply", pull_step(), planner=lambda ctx: _revalidated(ctx, saved, skipped), force=force
@@ -44,10 +44,10 @@ def _revalidated(ctx: Context, saved: Plan, skipped: list[Skip]) -> Plan:
     return Plan(saved.generated_at, saved.database_id, tuple(keep), saved.unchanged, linked=linked)
 
 
-def load_plan_file(path: Path, database_id: str) -> Plan:
-    """A plan written by `plan --out`, checked for this database."""
+def load_plan_file(path: Path, database_id: str, text: str | None = None) -> Plan:
+    """A plan written by `plan --out` (from `path`, or its `text` read already), checked for this database."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8") if text is None else text)
     except (OSError, ValueError) as exc:
         raise PlanFileError(f"{path}: not a readable plan ({exc})") from None
     if not isinstance(data, dict) or data.get("format_version") != 1:

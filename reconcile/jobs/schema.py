@@ -10,7 +10,9 @@ from typing import Any
 from reconcile.clients.errors import ApiError
 from reconcile.config import Config
 from reconcile.jobs.context import Context
+from reconcile.jobs.pause import is_paused
 from reconcile.mapping import has_fields
+from reconcile.mirror.boards import Pause
 from reconcile.report import dumps
 from reconcile.values import option_name
 
@@ -24,6 +26,7 @@ class SchemaResult:
     problems: list[dict[str, Any]] = field(default_factory=list)
     fixed: list[str] = field(default_factory=list)
     unfixable: list[str] = field(default_factory=list)
+    paused: Pause | None = None  # `schema fix` on a paused board: checked, nothing written
 
     @property
     def ok(self) -> bool:
@@ -33,6 +36,8 @@ class SchemaResult:
         body: dict[str, Any] = {"ok": self.ok, "problems": self.problems}
         if self.fixed or self.unfixable:
             body.update(fixed=self.fixed, unfixable=self.unfixable)
+        if self.paused is not None:
+            body.update(status="paused", paused=self.paused.as_json())
         return body
 
 
@@ -172,7 +177,15 @@ def check(ctx: Context) -> SchemaResult:
 
 
 def fix(ctx: Context) -> SchemaResult:
-    """Add what is missing, holding the job's lock like every command that writes to Notion."""
+    """Add what is missing, holding the job's lock like every command that writes to Notion.
+
+    On a paused board it only checks: nothing is written.
+    """
+    pause = is_paused(ctx)
+    if pause is not None:
+        result = check(ctx)
+        result.paused = pause
+        return result
     with ctx.writing():
         return _fix(ctx)
 
@@ -196,24 +209,15 @@ def _fix(ctx: Context) -> SchemaResult:
 def render_check(result: SchemaResult, fmt: str) -> str:
     if fmt == "json":
         return dumps(result.as_json())
+    if fmt == "markdown":
+        return _markdown(result)
     lines = [f"Fixed: {', '.join(result.fixed)}"] if result.fixed else []
+    if result.paused is not None:
+        lines.append(f"The board is {result.paused.describe()}: nothing was changed.")
     if result.ok:
         return "\n".join([*lines, "Schema OK: the database has every property and option the mapping needs."])
     lines.append(f"Schema problems ({len(result.problems)}):")
-    for problem in result.problems:
-        detail = {
-            "missing": f"missing (needs a {problem['expected']} property)",
-            "wrong_type": f"is {problem['actual']}, the mapping needs {problem['expected']}",
-            "missing_option": f"has no option {problem['expected']!r}",
-        }[problem["problem"]]
-        if problem.get("suggestion"):
-            detail += f"; did you mean `{problem['suggestion']}`?"
-        if problem["problem"] == "wrong_type" and {problem["expected"], problem["actual"]} == {
-            "select",
-            "status",
-        }:
-            detail += f" (to use it as it is, set `type: {problem['actual']}` in the mapping)"
-        lines.append(f"  {'- ' if fmt == 'markdown' else ''}{problem['property']}: {detail}")
+    lines += [f"  {problem['property']}: {_detail(problem)}" for problem in result.problems]
     lines += [f"  cannot fix: {reason}" for reason in result.unfixable]
     if any(problem.get("suggestion") for problem in result.problems) and not result.unfixable:
         lines.append(
@@ -222,4 +226,34 @@ def render_check(result: SchemaResult, fmt: str) -> str:
         lines.append("not add a second spelling of an existing name.")
     elif not result.fixed and not result.unfixable:
         lines.append("Run `reconcile schema fix` to add what is missing.")
+    return "\n".join(lines)
+
+
+def _detail(problem: dict[str, Any]) -> str:
+    """What is wrong with one property, and what to do, in words."""
+    detail = {
+        "missing": f"missing (needs a {problem['expected']} property)",
+        "wrong_type": f"is {problem['actual']}, the mapping needs {problem['expected']}",
+        "missing_option": f"has no option {problem['expected']!r}",
+    }[problem["problem"]]
+    if problem.get("suggestion"):
+        detail += f"; did you mean `{problem['suggestion']}`?"
+    if problem["problem"] == "wrong_type" and {problem["expected"], problem["actual"]} == {
+        "select",
+        "status",
+    }:
+        detail += f" (to use it as it is, set `type: {problem['actual']}` in the mapping)"
+    return detail
+
+
+def _markdown(result: SchemaResult) -> str:
+    lines = [f"### reconcile schema — {'OK' if result.ok else f'{len(result.problems)} problems'}", ""]
+    lines += [f"Fixed: {', '.join(result.fixed)}", ""] if result.fixed else []
+    lines += [f"The board is {result.paused.describe()}: nothing was changed.", ""] if result.paused else []
+    if result.problems:
+        lines += ["| property | problem |", "|---|---|"]
+        lines += [f"| {problem['property']} | {_detail(problem)} |" for problem in result.problems]
+    else:
+        lines.append("The database has every property and option the mapping needs.")
+    lines += [f"- cannot fix: {reason}" for reason in result.unfixable]
     return "\n".join(lines)

@@ -7,10 +7,10 @@ from typing import Any
 from reconcile.jobs.context import Context
 from reconcile.jobs.planning import make_plan
 from reconcile.jobs.run import RunResult, execute, pull_step
-from reconcile.mirror import journal, lock, runs, store
+from reconcile.mirror import boards, journal, lock, runs, store
 from reconcile.model import iso
 from reconcile.planner import MAX_MISSES, Scope
-from reconcile.report import dumps
+from reconcile.report import dumps, item_link
 
 SHOWN_RUNS = 10
 
@@ -25,8 +25,11 @@ def status(ctx: Context) -> dict[str, Any]:
         failures = journal.failed(session, ctx.board)
         cursors = store.cursors(session)
         stuck = store.nonconverging(session, ctx.board, MAX_MISSES)
+        pause = boards.paused(session, ctx.board)
     holder = lock.current_holder(ctx.engine, ctx.board)
     return {
+        "database_id": ctx.board,
+        "paused": pause.as_json() if pause else None,
         "runs": [_run(row) for row in recent],
         "operations": counts,
         "failed": [
@@ -75,7 +78,10 @@ def _run(row: Any) -> dict[str, Any]:
 def render_status(report: dict[str, Any], fmt: str) -> str:
     if fmt == "json":
         return dumps(report)
-    lines = ["Recent runs:"]
+    if fmt == "markdown":
+        return _markdown(report)
+    pause = report["paused"]
+    lines = [_paused_line(pause), "", "Recent runs:"]
     for run in report["runs"] or [{"run_id": None}]:
         if run["run_id"] is None:
             lines.append("  (none yet)")
@@ -85,11 +91,7 @@ def render_status(report: dict[str, Any], fmt: str) -> str:
             f"  applied {run['applied'] or 0}, failed {run['failed'] or 0}"
             f"{'  ' + run['error'] if run['error'] else ''}"
         )
-    counts = report["operations"]
-    lines += [
-        "",
-        "Operations: " + (", ".join(f"{n} {state}" for state, n in sorted(counts.items())) or "none open"),
-    ]
+    lines += ["", _operations_line(report["operations"])]
     lines += [
         f"  {f['state']}: {f['action']} {f['key'] or f['page_id']} (run {f['run_id']}): {f['error']}"
         for f in report["failed"]
@@ -101,17 +103,45 @@ def render_status(report: dict[str, Any], fmt: str) -> str:
             f"  {s['key'] or s['page_id']} {s['property']}: sent {s['sent']!r}, Notion kept {s['stored']!r}"
             for s in stuck
         ]
-    held = report["lock"]
     lines += ["", "Cursors:"] + [
         f"  {c['stream']}: since {c['since'] or '(start)'}; last full pull {c['last_full_pull'] or 'never'}"
         for c in report["cursors"]
     ]
+    lines += ["", _lock_line(report["lock"])]
+    return "\n".join(lines)
+
+
+def _paused_line(pause: dict[str, Any] | None) -> str:
+    if pause is None:
+        return "Board: running (not paused)"
+    why = f": {pause['reason']}" if pause["reason"] else ""
+    return f"Board: PAUSED since {pause['since']}{why} (`reconcile resume` lifts it)"
+
+
+def _operations_line(counts: dict[str, int]) -> str:
+    return "Operations: " + (", ".join(f"{n} {state}" for state, n in sorted(counts.items())) or "none open")
+
+
+def _lock_line(held: dict[str, Any] | None) -> str:
+    if held is None:
+        return "Lock: free"
+    return f"Lock: held by pid {held['pid']} on {held['host']} until {held['expires_at']}"
+
+
+def _markdown(report: dict[str, Any]) -> str:
+    lines = [f"### reconcile status — {report['database_id']}", "", _paused_line(report["paused"]), ""]
+    lines += ["| run | command | status | started | applied | failed | error |", "|" + "---|" * 7]
     lines += [
-        "",
-        f"Lock: held by pid {held['pid']} on {held['host']} until {held['expires_at']}"
-        if held
-        else "Lock: free",
+        f"| {r['run_id']} | {r['command']} | {r['status']} | {r['started_at']} | {r['applied'] or 0} | "
+        f"{r['failed'] or 0} | {(r['error'] or '').replace('|', '/')} |"
+        for r in report["runs"]
     ]
+    lines += ["", _operations_line(report["operations"]), ""]
+    lines += [
+        f"- {f['state']}: {f['action']} {item_link(f['key']) if f['key'] else f['page_id']}: {f['error']}"
+        for f in report["failed"]
+    ]
+    lines += ["", _lock_line(report["lock"])]
     return "\n".join(lines)
 
 

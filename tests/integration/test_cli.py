@@ -42,6 +42,10 @@ def test_help_lists_every_command_of_the_contract() -> None:
         "restore",
         "db",
         "demo",
+        "pause",
+        "resume",
+        "export",
+        "page",
     ):
         assert f"  {command} " in done.stdout
     assert cli("run", "--help").returncode == 0

@@ -82,9 +82,13 @@ def test_plan_markdown_has_a_table_for_operations_and_a_section_each_for_the_res
         "#### Orphans (1)",
     ]
     rows = [line for line in lines if line.startswith("| ")]
-    assert any(row.startswith(f"| ~ update | acme/web#{busy['closing']['number']} |") for row in rows)
-    assert any(row.startswith(f"| `{busy['pages']['stale']}` | Stalled work | In Progress |") for row in rows)
-    assert f'| {busy["tuned"]["html_url"]} | Priority | "High" | "Low" | on_change |' in rows
+    closing = f"[acme/web#{busy['closing']['number']}]({busy['closing']['html_url']})"
+    assert any(row.startswith(f"| ~ update | {closing} | [`") for row in rows)
+    stale = busy["pages"]["stale"]
+    stale_link = f"[`{stale}`](https://www.notion.so/{stale.replace('-', '')})"
+    assert any(row.startswith(f"| {stale_link} | Stalled work | In Progress |") for row in rows)
+    tuned = f"[acme/web#{busy['tuned']['number']}]({busy['tuned']['html_url']})"
+    assert f'| {tuned} | Priority | "High" | "Low" | on_change |' in rows
     assert any(busy["pages"]["doomed"] in row and busy["doomed"]["html_url"] in row for row in rows)
 
 
@@ -121,7 +125,9 @@ def test_stale_list_in_markdown(busy: dict[str, Any]) -> None:
         "| page | title | status | last activity | GitHub |",
         "|---|---|---|---|---|",
     ]
+    page = busy["pages"]["stale"]
     assert lines[4] == (
-        f"| `{busy['pages']['stale']}` | Stalled work | In Progress | 2026-01-10 (20 d) | "
-        f"acme/web#{busy['stale']['number']} (open; alice) |"
+        f"| [`{page}`](https://www.notion.so/{page.replace('-', '')}) | Stalled work | In Progress | "
+        f"2026-01-10 (20 d) | [acme/web#{busy['stale']['number']}]({busy['stale']['html_url']}) "
+        "(open; alice) |"
     )

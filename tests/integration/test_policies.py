@@ -138,4 +138,5 @@ def test_a_human_edit_under_on_change_is_drift_in_every_plan_format_never_an_ope
     markdown = cli("plan", "--no-pull", "--format", "markdown", env=env).stdout
     head, drift = markdown.split("#### Drift left alone (1)")
     assert "No changes: Notion matches GitHub." in head and "Priority" not in head
-    assert f'| {issue["html_url"]} | Priority | "High" | "Low" | on_change |' in drift
+    link = f"[acme/web#{issue['number']}]({issue['html_url']})"
+    assert f'| {link} | Priority | "High" | "Low" | on_change |' in drift

@@ -97,7 +97,8 @@ def test_the_stale_command_lists_them_as_json_text_and_markdown(world: World, tm
 
     markdown = cli("stale", "--no-pull", "--format", "markdown", env=env)
     assert markdown.returncode == 0 and markdown.stdout.startswith("### Stale pages (2)")
-    assert f"| `{page_id}` | Idle \\| piped | In Progress | 2026-01-10 (15 d) |" in markdown.stdout
+    link = f"[`{page_id}`](https://www.notion.so/{page_id.replace('-', '')})"
+    assert f"| {link} | Idle \\| piped | In Progress | 2026-01-10 (15 d) |" in markdown.stdout
 
     fresh = cli("stale", "--no-pull", "--format", "json", env=cli_env(world, tmp_path, now=START + 13 * DAY))
     assert json.loads(fresh.stdout)["stale"] == []

@@ -143,3 +143,17 @@ def test_durations_of_the_schedules_parse_and_bad_ones_are_named(tmp_path: Path)
     assert config.github.resync_every.days == 1 and config.apply.on_duplicate == "report"
     bad = text.replace("sweep_every: 2h", "sweep_every: 2 weeks").replace("github_extra: 1\n", "")
     assert "notion.sweep_every: '2 weeks' is not a duration" in error(tmp_path, bad)
+
+
+def test_commands_that_read_only_the_mirror_load_without_the_tokens(tmp_path: Path) -> None:
+    path = write(tmp_path, GOOD)
+
+    bare = load_config(path, env={}, tokens=())
+    notion_only = load_config(path, env={"NOTION_API_KEY": "secret_notion_value"}, tokens=("notion",))
+
+    assert bare.notion.token is None and bare.github.token is None
+    assert notion_only.notion.token is not None and notion_only.github.token is None
+    assert "NOTION_API_KEY is not set" in error(tmp_path, GOOD, env={"GITHUB_TOKEN": "x"})  # default: both
+    other = GOOD.replace("database_id: db-1", "database_id: ${NOTION_DB_ID}")
+    with pytest.raises(ConfigError, match="NOTION_DB_ID is not set"):  # only tokens may be missing
+        load_config(write(tmp_path, other), env={}, tokens=())

@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 from reconcile.model import Change, Drift, ItemRef, Operation, Orphan, Plan, StalePage
-from reconcile.report import render_plan, render_stale
+from reconcile.report import render_plan, render_stale, summary_line
 from tests.unit.test_mapping import item
 
 NOW = datetime(2026, 2, 1, 12, 0, tzinfo=UTC)
@@ -107,11 +107,18 @@ def test_plan_markdown_has_a_table_per_section() -> None:
         "#### Drift left alone (1)",
         "#### Orphans (1)",
     ]
-    assert '| ~ update | acme/web#7 | `page-1` | **Status**: "In Progress" → "Done" | drift |' in lines
-    stale_row = next(line for line in lines if line.startswith("| `page-stale`"))
+    assert (
+        f"| ~ update | [acme/web#7]({URL}) | [`page-1`](https://www.notion.so/page1) | "
+        '**Status**: "In Progress" → "Done" | drift |'
+    ) in lines
+    stale_row = next(line for line in lines if line.startswith("| [`page-stale`]"))
     assert "Fix \\| login" in stale_row  # a pipe in a title must not break the table
     assert stale_row.endswith('**Status**: "In Progress" → "Backlog" |')
-    assert '| https://github.com/acme/web/issues/7 | Priority | "High" | "Low" | on_change |' in lines
+    assert f'| [acme/web#7]({URL}) | Priority | "High" | "Low" | on_change |' in lines
+    assert (
+        "| [acme/web#9](https://github.com/acme/web/issues/9) | [`page-9`](https://www.notion.so/page9) |"
+        in (markdown)
+    )
     assert not any(line.startswith("| ! stale") for line in lines)  # stale pages are not in the operations
 
 
@@ -168,12 +175,67 @@ def test_stale_text_and_markdown_name_page_title_status_activity_and_github_stat
         "|---|---|---|---|---|",
     ]
     assert markdown[4] == (
-        "| `page-stale` | Fix \\| login | In Progress | 2026-01-12 (20 d) | acme/web#7 (open; alice, bob) |"
+        "| [`page-stale`](https://www.notion.so/pagestale) | Fix \\| login | In Progress | 2026-01-12 (20 d) "
+        f"| [acme/web#7]({URL}) (open; alice, bob) |"
     )
-    assert markdown[5] == "| `page-hand` | Hand-made | In Progress | 2026-01-02 (30 d) | — |"
+    assert markdown[5] == (
+        "| [`page-hand`](https://www.notion.so/pagehand) | Hand-made | In Progress | 2026-01-02 (30 d) | — |"
+    )
 
 
 def test_no_stale_pages_in_every_format() -> None:
     assert render_stale([], NOW, "text") == "No stale pages."
     assert render_stale([], NOW, "markdown") == "### Stale pages (0)\n\nNone."
     assert json.loads(render_stale([], NOW, "json")) == {"generated_at": "2026-02-01T12:00:00Z", "stale": []}
+
+
+# -- volume and order ----------------------------------------------------------------------------
+
+
+def creates(numbers: list[int], repo: str = "acme/web") -> list[Operation]:
+    return [
+        Operation(
+            "create",
+            f"https://github.com/{repo}/issues/{n}",
+            None,
+            {"Name": Change(None, f"Item {n}")},
+            "no page for this item",
+            ItemRef(repo, n, "issue"),
+            n,
+        )
+        for n in numbers
+    ]
+
+
+def test_items_are_listed_by_repository_then_number_numerically() -> None:
+    plan = Plan(NOW, "db", (*creates([10, 2, 1]), *creates([3], "acme/api")))
+
+    text = render_plan(plan, "text")
+    markdown = render_plan(plan, "markdown")
+    listed = [op["github"]["number"] for op in json.loads(render_plan(plan, "json"))["operations"]]
+
+    order = ["acme/api#3", "acme/web#1", "acme/web#2", "acme/web#10"]
+    assert [line.split()[2] for line in text.splitlines() if "+ create" in line] == order
+    assert [
+        row.split("[")[1].split("]")[0] for row in markdown.splitlines() if "| + create |" in row
+    ] == order
+    assert listed == [3, 1, 2, 10]
+
+
+def test_a_long_plan_is_listed_compactly_unless_verbose() -> None:
+    update = Operation("update", URL, "page-1", {"Status": Change("In Progress", "Done")}, "drift", REF, 1)
+    plan = Plan(NOW, "db", (update, *creates(list(range(100, 300)))), unchanged=7)
+
+    text = render_plan(plan, "text")
+    full = render_plan(plan, "text", verbose=True)
+    markdown = render_plan(plan, "markdown")
+
+    assert "  200 create, 1 update; the first 20:" in text or "  1 update, 200 create; the first 20:" in text
+    assert sum("+ create" in line or "~ update" in line for line in text.splitlines()) == 20
+    assert "… and 181 more operations (--verbose lists them all)" in text
+    assert text.splitlines()[-1] == summary_line(plan)
+    assert sum("+ create" in line for line in full.splitlines()) == 200 and "more operations" not in full
+    assert sum(line.startswith("| + create") for line in markdown.splitlines()) == 19
+    assert "… and 181 more operations" in markdown
+    assert render_plan(plan, "text", quiet=True) == summary_line(plan)
+    assert len(json.loads(render_plan(plan, "json"))["operations"]) == 201
