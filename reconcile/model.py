@@ -264,6 +264,8 @@ class Plan:
     stale: tuple[StalePage, ...] = ()
     duplicates: tuple[Duplicate, ...] = ()
     nonconverging: tuple[NonConverging, ...] = ()
+    # mapped properties the database lacks or has as another type: never written, reported each run
+    schema_problems: tuple[Mapping[str, Any], ...] = ()
     adoptions: tuple[Adoption, ...] = field(default=(), compare=False)
     linked: int = 0  # pages that belong to a GitHub item (the base of max_change_ratio)
     covers: Watermark | None = field(default=None, compare=False)  # a board plan (not a refresh)

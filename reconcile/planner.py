@@ -106,8 +106,15 @@ class PlanBuilder:
     """Accumulates one plan from parts: the items of one or more states (the mirror hands them in
     chunks), then the orphan and stale candidates, then `build`."""
 
-    def __init__(self, config: Config, now: datetime, scope: Scope | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        now: datetime,
+        scope: Scope | None = None,
+        unwritable: Collection[str] = (),
+    ) -> None:
         self.config, self.now, self.scope = config, now, scope or Scope()
+        self.unwritable = frozenset(unwritable)  # properties the database lacks (or has as another type)
         self.operations: list[Operation] = []
         self.drift: list[Drift] = []
         self.orphans: list[Orphan] = []
@@ -143,16 +150,23 @@ class PlanBuilder:
                 self._plan_page(item, page, linked)
                 copies = [c for c in candidates if c.id != page.id and c.id not in linked_pages]
                 self._copies(item, page, copies)
+            elif self.config.mapping.key in self.unwritable:
+                continue  # a page without its key would be made again on every run: make none
             elif linked is not None:
-                self._deleted(item, linked, expected(self.config.mapping, item))
+                self._deleted(item, linked, self._expected(item))
             else:
-                self._create(item, expected(self.config.mapping, item))
+                self._create(item, self._expected(item))
         return owners
+
+    def _expected(self, item: GitHubItem) -> dict[str, Prop]:
+        """What the page should hold, less what the database cannot hold (a schema problem, reported)."""
+        props = expected(self.config.mapping, item)
+        return {name: prop for name, prop in props.items() if name not in self.unwritable}
 
     def _plan_page(self, item: GitHubItem, page: NotionPage, linked: NotionPage | None) -> None:
         if page is not linked:
             self.adoptions.append(Adoption(page.id, item_id=item.id))
-        self._update(item, page, expected(self.config.mapping, item))
+        self._update(item, page, self._expected(item))
 
     def _copies(self, item: GitHubItem, page: NotionPage, copies: list[NotionPage]) -> None:
         """Other live pages carrying the item's key (copies made by hand): named, never written,

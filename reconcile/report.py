@@ -76,6 +76,8 @@ def plan_json(plan: Plan) -> dict[str, Any]:
         body["orphans"] = [orphan.as_json() for orphan in plan.orphans]
     if plan.duplicates:
         body["duplicates"] = [duplicate.as_json() for duplicate in plan.duplicates]
+    if plan.schema_problems:
+        body["schema_problems"] = [dict(problem) for problem in plan.schema_problems]
     if plan.nonconverging:
         body["nonconverging"] = [stuck.as_json() for stuck in plan.nonconverging]
     return body
@@ -102,6 +104,7 @@ def plan_text(plan: Plan, *, verbose: bool = False) -> str:
     lines += _drift_lines(plan, verbose)
     lines += _orphan_lines(plan, verbose)
     lines += _duplicate_lines(plan)
+    lines += _schema_lines(plan)
     lines += _nonconverging_lines(plan)
     lines += ["", summary_line(plan)]
     return "\n".join(lines)
@@ -202,6 +205,24 @@ def _orphan_lines(plan: Plan, verbose: bool = False) -> list[str]:
     listed, hidden = shown(plan.orphans, verbose)
     lines += [f"  ? {orphan.key} (page {orphan.page_id}): {orphan.reason}" for orphan in listed]
     return lines + _more(hidden, "orphans")
+
+
+def _schema_lines(plan: Plan) -> list[str]:
+    if not plan.schema_problems:
+        return []
+    lines = ["", f"Schema problems ({len(plan.schema_problems)}; these properties are not written):"]
+    return lines + [f"  ✗ {describe_problem(dict(problem))}" for problem in plan.schema_problems]
+
+
+def describe_problem(problem: Mapping[str, Any]) -> str:
+    """One schema problem in words, with what to do."""
+    name, expected = problem["property"], problem["expected"]
+    if problem["problem"] == "missing":
+        what = f"the database has no property {name!r} (a {expected} property)"
+    else:
+        what = f"property {name!r} is {problem['actual']}, the mapping needs {expected}"
+    hint = f"; did you mean {problem['suggestion']!r}?" if problem.get("suggestion") else ""
+    return f"{what}{hint}: not written; run `reconcile schema check`"
 
 
 def _duplicate_lines(plan: Plan) -> list[str]:
@@ -430,6 +451,9 @@ def render_run(result: RunResult, fmt: str, *, verbose: bool = False, quiet: boo
     skips, hidden = shown(applied.skipped, verbose)
     lines += [f"  skipped: {s.key or s.page_id}: {s.reason}" for s in skips]
     lines += _more(hidden, "skipped")
+    lines += [
+        f"  refused: {r.key or r.page_id}: {r.property!r} left out ({r.error})" for r in applied.refused
+    ]
     if applied.stopped:
         lines.append(f"  stopped early: {applied.stopped}; the rest waits for the next run")
     if result.recovery is not None and result.recovery.settled:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -15,6 +15,7 @@ from reconcile.clients.errors import (
     AmbiguousWrite,
     ApiError,
     AuthError,
+    InvalidRequest,
     NotFound,
     NotShared,
     PageArchived,
@@ -22,9 +23,11 @@ from reconcile.clients.errors import (
     Unavailable,
 )
 from reconcile.clients.notion import page_from_api
+from reconcile.clients.refusals import refused_property
 from reconcile.config import Config
 from reconcile.errors import PlanRefused
 from reconcile.jobs.context import Context
+from reconcile.jobs.dbschema import known_schema
 from reconcile.jobs.planning import make_plan
 from reconcile.mirror import journal, store
 from reconcile.mirror.lock import LeaseLost
@@ -34,6 +37,7 @@ from reconcile.values import encode, equal, normalise
 log = logging.getLogger("reconcile.apply")
 
 OUTAGE_LIMIT = 5  # consecutive unavailable/rate-limited failures after which the rest waits for the next run
+REFUSALS_PER_WRITE = 3  # properties a write may lose to Notion's refusals before it counts as failed
 
 
 @dataclass
@@ -58,6 +62,19 @@ class Skip:
 
 
 @dataclass
+class Refusal:
+    """One property of a write that Notion refused; the write went through without it."""
+
+    key: str | None
+    page_id: str | None
+    property: str
+    error: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {"key": self.key, "page_id": self.page_id, "property": self.property, "error": self.error}
+
+
+@dataclass
 class ApplyResult:
     """What apply did."""
 
@@ -66,6 +83,7 @@ class ApplyResult:
     deferred: int = 0
     failures: list[Failure] = field(default_factory=list)
     skipped: list[Skip] = field(default_factory=list)
+    refused: list[Refusal] = field(default_factory=list)
     stopped: str | None = None
 
 
@@ -131,6 +149,7 @@ class _Applier:
     ) -> None:
         self.ctx, self.run_id, self.result, self.should_stop = ctx, run_id, result, should_stop
         self.outages = 0
+        self.schema_reread = False
 
     def run(self, operations: Sequence[Operation]) -> None:
         size = self.ctx.config.apply.batch_size
@@ -191,12 +210,44 @@ class _Applier:
         except AmbiguousWrite as exc:
             self._fail(op, op_id, "ambiguous", str(exc))
             return
+        except InvalidRequest as exc:
+            narrower = self._without_refused(op, exc)
+            if narrower is None:
+                self._fail(op, op_id, "failed", str(exc))
+            else:  # the rest of the write goes through; the refused property is reported
+                self.perform(narrower, op_id)
+            return
         except ApiError as exc:
             self.outages = self.outages + 1 if isinstance(exc, (Unavailable, RateLimited)) else 0
             self._fail(op, op_id, "failed", str(exc))
             return
         self.outages = 0
         self._settle(op, op_id, raw)
+
+    def _without_refused(self, op: Operation, exc: InvalidRequest) -> Operation | None:
+        """The write less the one property Notion refused (None: not one property's fault)."""
+        if exc.code != "validation_error" or op.action == "archive":
+            return None
+        name = refused_property(exc.message, self._encode(op))
+        key = self.ctx.config.mapping.key
+        refused_here = sum(1 for refusal in self.result.refused if refusal.key == op.key)
+        if name is None or name == key or name not in op.changes or refused_here >= REFUSALS_PER_WRITE:
+            return None
+        if not self.schema_reread:  # the database may have changed: the next plans should know
+            self.schema_reread = True
+            known_schema(self.ctx, refresh=True)
+        self.result.refused.append(Refusal(op.key, op.page_id, name, exc.message))
+        log.warning(
+            "%s %s: Notion refused %r (%s); writing the rest without it",
+            op.action,
+            op.key or op.page_id,
+            name,
+            exc.message,
+        )
+        rest = {other: change for other, change in op.changes.items() if other != name}
+        if not rest and op.action == "update":
+            return None
+        return replace(op, changes=rest)
 
     def _send(self, op: Operation) -> dict[str, Any]:
         notion = self.ctx.notion

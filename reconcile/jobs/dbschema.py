@@ -28,6 +28,18 @@ def known_schema(ctx: Context, *, refresh: bool = False) -> dict[str, Any]:
     return schema
 
 
+def checked_schema(ctx: Context, *, suspect: bool = False) -> dict[str, Any]:
+    """The schema for this run: the mirror's copy, read anew when there is none, when a pulled page
+    suggests it changed (`suspect`: a mapped property missing or retyped on a page), or when the copy
+    shows a mapped property the database lacks (a person may have fixed it: only broken boards pay)."""
+    from reconcile.jobs.schema import unwritable  # the check lives with `schema check`
+
+    schema = known_schema(ctx, refresh=suspect)
+    if not suspect and unwritable(ctx.config, schema):
+        schema = known_schema(ctx, refresh=True)
+    return schema
+
+
 def property_id(schema: dict[str, Any], name: str) -> str | None:
     config = schema.get(name)
     return str(config["id"]) if isinstance(config, dict) and config.get("id") else None

@@ -8,14 +8,18 @@ import json
 import logging
 from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from reconcile.config import Config
 from reconcile.jobs.context import Context
+from reconcile.jobs.schema import unwritable
 from reconcile.mirror import boards, reads
+from reconcile.mirror.tables import BoardRow
 from reconcile.model import Plan, Watermark, jsonable
 from reconcile.planner import PlanBuilder, Scope
+from reconcile.report import describe_problem
 
 log = logging.getLogger("reconcile.plan")
 
@@ -45,7 +49,9 @@ def make_plan(ctx: Context, scope: Scope | None = None, *, full: bool = False) -
     now, started = ctx.now(), ctx.clock.now()
     config = ctx.config
     mark = fingerprint(config)
-    builder = PlanBuilder(config, now, scope)
+    with ctx.session() as session:
+        problems = _schema_problems(session, ctx)
+    builder = PlanBuilder(config, now, scope, unwritable=[problem["property"] for problem in problems])
     with ctx.session() as session:
         ids, everything = _to_plan(session, ctx, mark, scope, full)
         if scope is not None:
@@ -56,13 +62,21 @@ def make_plan(ctx: Context, scope: Scope | None = None, *, full: bool = False) -
         builder.add_stale(*reads.stale_candidates(session, config, now))
         total, linked = reads.counts(session, config)
     if scope is not None:
-        return _warned(builder.build(linked=linked))
+        return _warned(replace(builder.build(linked=linked), schema_problems=tuple(problems)))
     log.info("planned %d of %d items (%s)", builder.planned, total, "all" if everything else "what changed")
     result = builder.build(
         linked=len(builder.owned) if everything else linked,
         unchanged=total - (builder.planned - builder.unchanged),
     )
-    return _warned(replace(result, covers=Watermark(mark, started - MARGIN)))
+    covers = Watermark(mark, started - MARGIN)
+    return _warned(replace(result, covers=covers, schema_problems=tuple(problems)))
+
+
+def _schema_problems(session: Session, ctx: Context) -> list[dict[str, Any]]:
+    """The mapped properties the database cannot hold, by the schema the mirror last read (planning
+    never calls Notion: `plan --no-pull` needs no token; a write refused for a property reads it anew)."""
+    board = session.get(BoardRow, ctx.board)
+    return unwritable(ctx.config, board.schema) if board is not None and board.schema else []
 
 
 def _to_plan(
@@ -88,6 +102,8 @@ def settle(ctx: Context, plan: Plan) -> None:
 
 
 def _warned(plan: Plan) -> Plan:
+    for problem in plan.schema_problems:
+        log.error("schema problem: %s", describe_problem(problem))
     for stuck in plan.nonconverging:
         log.warning(
             "not converging: page %s property %r: sent %s, Notion kept %s; not written again until its "

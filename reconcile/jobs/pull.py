@@ -18,6 +18,7 @@ from reconcile.clients.github import item_from_api, place_of
 from reconcile.clients.notion import page_from_api
 from reconcile.errors import ReconcileError
 from reconcile.jobs.context import Context
+from reconcile.jobs.dbschema import checked_schema
 from reconcile.jobs.schedule import done, due
 from reconcile.jobs.sweep import sweep, sweep_stream
 from reconcile.mirror import store
@@ -40,6 +41,7 @@ class PullResult:
     notion: int = 0
     not_modified: list[str] = field(default_factory=list)
     missing: int | None = None  # linked pages the sweep found gone from the database (None: no sweep)
+    misfits: set[str] = field(default_factory=set)  # mapped properties some pulled page lacks or retyped
 
     def as_json(self) -> dict[str, int]:
         return {"github": self.github, "notion": self.notion}
@@ -50,7 +52,8 @@ def pull(
 ) -> PullResult:
     """Both sides: the database first (a full pull checks its keys against GitHub), then each repository."""
     result = PullResult()
-    result.notion = pull_pages(ctx, full=full, since=since, until=until)
+    result.notion = pull_pages(ctx, full=full, since=since, until=until, misfits=result.misfits)
+    checked_schema(ctx, suspect=bool(result.misfits))
     if since is None and not full:  # a backfill looks at its window only; a full pull swept already
         result.missing = sweep(ctx)
     for repo in ctx.config.github.repos:
@@ -211,9 +214,15 @@ def _advance(current: datetime | None, newest: datetime | None, lookback_minutes
 
 
 def pull_pages(
-    ctx: Context, *, full: bool = False, since: datetime | None = None, until: datetime | None = None
+    ctx: Context,
+    *,
+    full: bool = False,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    misfits: set[str] | None = None,
 ) -> int:
-    """The database's pages edited since the cursor (all of them on a full pull)."""
+    """The database's pages edited since the cursor (all of them on a full pull); `misfits` collects
+    the mapped properties a page came without (or with another type): the schema changed."""
     database_id = ctx.config.notion.database_id
     stream, now, backfill = f"notion:{database_id}", ctx.clock.now(), since is not None
     with ctx.session() as session:
@@ -223,8 +232,11 @@ def pull_pages(
     seen: set[str] = set()
     batch: list[NotionPage] = []
     ctx.progress.start("Reading Notion pages")
+    wanted = _mapped_types(ctx)
     for raw in scan.pages:
         page = page_from_api(raw, ctx.config.mapping.key)
+        if misfits is not None:
+            misfits.update(name for name, kind in wanted.items() if _type_of(page, name) != kind)
         seen.add(page.id)
         batch.append(page)
         ctx.progress.advance()
@@ -245,6 +257,16 @@ def pull_pages(
             done(ctx, session, sweep_stream(database_id))
     log.info("notion: %d pages%s", scan.count, " (full)" if start is None else "")
     return scan.count
+
+
+def _mapped_types(ctx: Context) -> dict[str, str]:
+    mapping = ctx.config.mapping
+    return {mapping.key: "url", **{name: spec.type for name, spec in mapping.properties.items()}}
+
+
+def _type_of(page: NotionPage, name: str) -> str | None:
+    prop = page.properties.get(name)
+    return prop.type if prop else None
 
 
 def _save_pages(ctx: Context, pages: list[NotionPage], now: datetime) -> None:

@@ -55,6 +55,10 @@ class RunResult:
         }
         if self.applied.skipped:
             body["skipped"] = [skip.as_json() for skip in self.applied.skipped]
+        if self.applied.refused:
+            body["refused"] = [refusal.as_json() for refusal in self.applied.refused]
+        if self.plan is not None and self.plan.schema_problems:
+            body["schema_problems"] = [dict(problem) for problem in self.plan.schema_problems]
         if self.recovery and self.recovery.settled:
             body["recovered"] = self.recovery.as_json()
         if self.paused:
@@ -117,7 +121,9 @@ def _status(result: RunResult) -> str:
     if result.paused is not None and not result.dry_run:
         log.warning("the board is %s; nothing was written (`reconcile resume`)", result.paused.describe())
         return "paused"
-    return "partial" if result.applied.failed or result.applied.stopped else "ok"
+    applied = result.applied
+    broken = result.plan is not None and bool(result.plan.schema_problems) and not result.dry_run
+    return "partial" if applied.failed or applied.stopped or applied.refused or broken else "ok"
 
 
 def _locked_run(

@@ -104,6 +104,16 @@ def compare(config: Config, schema: dict[str, Any]) -> list[dict[str, Any]]:
     return problems
 
 
+def unwritable(config: Config, schema: dict[str, Any]) -> list[dict[str, Any]]:
+    """The mapped properties no write can set: missing from the database, or of another type."""
+    mapped = {config.mapping.key, *config.mapping.properties}
+    return [
+        problem
+        for problem in compare(config, schema)
+        if problem["problem"] in ("missing", "wrong_type") and problem["property"] in mapped
+    ]
+
+
 def _option_problems(name: str, options: list[str], actual: dict[str, Any]) -> list[dict[str, Any]]:
     have = [option.get("name") for option in (actual.get(actual.get("type")) or {}).get("options", [])]
     return [

@@ -219,7 +219,9 @@ def test_client_errors_on_an_update_fail_that_operation_once(
     assert titles in (["One", "Two!"], ["One!", "Two"])
 
 
-def test_a_validation_error_on_one_create_fails_only_that_one_with_notions_message(world: World) -> None:
+def test_a_value_notion_refuses_on_a_create_is_left_out_and_reported_and_the_page_is_made(
+    world: World, clock: FakeClock
+) -> None:
     for n in range(3):
         world.issue(title=f"Item {n}")
     message = "body failed validation: body.properties.Name.title[0].text.content.length should be ≤ `2000`"
@@ -229,13 +231,19 @@ def test_a_validation_error_on_one_create_fails_only_that_one_with_notions_messa
 
     result = world.run()
 
-    assert result.status == "partial"
-    assert (result.applied.applied, result.applied.failed) == (2, 1)
-    (failure,) = result.applied.failures
-    assert message in failure.error and "validation_error" in failure.error
-    assert world.sandbox.count("notion", method="POST", path=PAGES) == 3
-    assert len(world.pages()) == 2
-    assert world.run().status == "ok" and len(world.pages()) == 3  # the next run retries it
+    assert result.status == "partial"  # exit 3: the refused value is named
+    assert (result.applied.applied, result.applied.failed) == (3, 0)
+    (refusal,) = result.applied.refused
+    assert refusal.property == "Name" and message in refusal.error
+    assert world.sandbox.count("notion", method="POST", path=PAGES) == 4  # the refused one, sent again
+    assert len(world.pages()) == 3 and sorted(title_of(p) for p in world.pages()).count("") <= 1
+    clock.advance(120)
+    again = world.run()  # the next run writes the title the refusal left out
+    assert again.status == "ok" and sorted(title_of(p) for p in world.pages()) == [
+        "Item 0",
+        "Item 1",
+        "Item 2",
+    ]
 
 
 def test_a_revoked_token_ends_the_run_with_a_message_naming_the_variable_not_the_token(world: World) -> None:

@@ -193,19 +193,19 @@ def test_a_dry_run_writes_nothing(world: World) -> None:
     assert world.notion_writes() == 0 and world.pages() == []
 
 
-def test_one_rejected_page_fails_alone_and_the_run_goes_on(world: World) -> None:
+def test_a_mapped_property_the_database_lacks_fails_alone_and_the_run_goes_on(world: World) -> None:
     world.overrides = {
         "mapping__properties__Owner": {"type": "rich_text", "value": "{author}"}
     }  # not in the schema
-    world.issue(title="One")
+    issue = world.issue(title="One")
 
     result = world.run()
 
-    assert result.status == "partial"
-    assert (
-        result.applied.failed == 1
-        and "Owner is not a property that exists" in result.applied.failures[0].error
-    )
+    assert result.status == "partial"  # exit 3, the property named
+    assert result.applied.applied == 1 and result.applied.failed == 0
+    assert result.plan is not None
+    assert [(p["property"], p["problem"]) for p in result.plan.schema_problems] == [("Owner", "missing")]
+    assert value(world.page_for(issue["html_url"]), "Name") == "One"
 
 
 @pytest.mark.parametrize("version", ["2025-09-03"])
