@@ -13,12 +13,12 @@ from typing import Any, NoReturn
 
 import click
 
-from reconcile import __version__
+from reconcile import __version__, signals
 from reconcile.config import load_config
 from reconcile.errors import ConfigError, ReconcileError
 from reconcile.jobs.context import Context
 from reconcile.jobs.run import RunResult
-from reconcile.logs import redact, setup
+from reconcile.logs import LogFileError, redact, setup
 from reconcile.model import parse_instant
 
 log = logging.getLogger("reconcile.cli")
@@ -91,14 +91,26 @@ def leaf(function: Callable[..., Any]) -> Callable[..., Any]:
             value = kwargs.pop(name)
             if value is not None:
                 settings[name] = value
-        setup(
-            settings.get("log_level") or "info",
-            settings.get("log_format") or "text",
-            settings.get("log_file"),
-        )
+        try:
+            setup(
+                settings.get("log_level") or "info",
+                settings.get("log_format") or "text",
+                settings.get("log_file"),
+            )
+        except LogFileError as exc:
+            if getattr(function, "ends_with_outcome", False):
+                fail_early(settings, function.__name__, kwargs.get("fmt", "text"), exc)
+            raise
         return function(settings, **kwargs)
 
     return wrapper
+
+
+def ends_with_outcome(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Marks a command that ends with a run's outcome: even a run that cannot start leaves its metrics
+    and outcome line (a bad config, a mirror never upgraded, an unusable --log-file)."""
+    function.ends_with_outcome = True  # type: ignore[attr-defined]
+    return function
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -137,20 +149,45 @@ def emit(text: str) -> None:
     click.echo(redact(text))
 
 
+def outcome_context(settings: dict[str, Any], command: str, fmt: str) -> Context:
+    """context() for a command that ends with an outcome: a failure to build it is that run's outcome."""
+    try:
+        return context(settings)
+    except ReconcileError as exc:
+        fail_early(settings, command, fmt, exc)
+
+
+def fail_early(settings: dict[str, Any], command: str, fmt: str, exc: ReconcileError) -> NoReturn:
+    """A run that could not start: its JSON (when asked), its metrics, its FAILED line; exit 1."""
+    from reconcile.jobs.outcome import conclude_early
+    from reconcile.report import render_run
+
+    result = RunResult(None, status="failed", error=redact(str(exc)), command=command)
+    with signals.deferred():
+        if fmt == "json":
+            emit(render_run(result, fmt))
+        conclude_early(result, settings.get("metrics_textfile"), settings.get("pushgateway"))
+    raise SystemExit(signals.EXIT_TERMINATED if signals.received() else exc.exit_code)
+
+
 def finish_run(
     result: RunResult, fmt: str, settings: dict[str, Any], ctx: Context, *, detailed: bool = False
 ) -> NoReturn:
-    """Print a run's result, export its metrics (where asked), exit with its code."""
+    """Print a run's result, export its metrics (where asked), log its outcome line, exit with its code."""
+    from reconcile.jobs.outcome import conclude
     from reconcile.report import render_run
 
-    emit(render_run(result, fmt))
-    if result.error and fmt == "json":
-        click.echo(f"error: {redact(result.error)}", err=True)
-    ctx.metrics.export(settings.get("metrics_textfile"), settings.get("pushgateway"))
+    with signals.deferred():  # a SIGTERM now waits for the run's end to be written
+        emit(render_run(result, fmt))
+        if result.error and fmt == "json":
+            click.echo(f"error: {redact(result.error)}", err=True)
+        exported = conclude(ctx, result, settings.get("metrics_textfile"), settings.get("pushgateway"))
     code = STATUS_EXIT[result.status]
     if code == EXIT_OK and detailed and result.dry_run and result.plan and result.plan.writes:
         code = EXIT_CHANGES
-    raise SystemExit(code)
+    if code == EXIT_OK and not exported:
+        code = EXIT_ERROR
+    raise SystemExit(signals.EXIT_TERMINATED if signals.received() else code)
 
 
 def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> None:
@@ -204,6 +241,7 @@ def format_option(command: Callable[..., Any]) -> Callable[..., Any]:
 @format_option
 @metrics_options
 @leaf
+@ends_with_outcome
 def run(
     settings: dict[str, Any],
     dry_run: bool,
@@ -216,7 +254,7 @@ def run(
     """Lock, pull, plan, apply, report: the cron entry point."""
     from reconcile.jobs.run import execute, pull_step
 
-    ctx = context(settings)
+    ctx = outcome_context(settings, "run", fmt)
     result = execute(ctx, "run", pull_step(full=full, since=since), dry_run=dry_run, force=force)
     finish_run(result, fmt, settings, ctx, detailed=detailed_exitcode)
 
@@ -270,6 +308,7 @@ def plan(
 @format_option
 @metrics_options
 @leaf
+@ends_with_outcome
 def apply(
     settings: dict[str, Any],
     planfile: str | None,
@@ -280,7 +319,7 @@ def apply(
     from reconcile.jobs.run import execute, pull_step
     from reconcile.jobs.saved import apply_saved
 
-    ctx = context(settings)
+    ctx = outcome_context(settings, "apply", fmt)
     result = (
         apply_saved(ctx, planfile, force=force)
         if planfile
@@ -297,6 +336,7 @@ def apply(
 @format_option
 @metrics_options
 @leaf
+@ends_with_outcome
 def backfill(
     settings: dict[str, Any],
     since: datetime,
@@ -310,7 +350,7 @@ def backfill(
 
     if until is not None and until < since:
         raise click.BadParameter("--until is before --since", param_hint="--until")
-    ctx = context(settings)
+    ctx = outcome_context(settings, "backfill", fmt)
     result = execute(ctx, "backfill", pull_step(since=since, until=until), dry_run=dry_run, force=force)
     finish_run(result, fmt, settings, ctx)
 
@@ -323,6 +363,7 @@ def backfill(
 @format_option
 @metrics_options
 @leaf
+@ends_with_outcome
 def refresh(
     settings: dict[str, Any], item: str | None, page: str | None, dry_run: bool, force: bool, fmt: str
 ) -> None:
@@ -333,7 +374,7 @@ def refresh(
     if (item is None) == (page is None):
         raise click.UsageError("give exactly one of --item OWNER/REPO#N or --page PAGE_ID")
     target = parse_item(item) if item else None
-    ctx = context(settings)
+    ctx = outcome_context(settings, "refresh", fmt)
     finish_run(refresh_job(ctx, item=target, page_id=page, dry_run=dry_run, force=force), fmt, settings, ctx)
 
 
@@ -378,7 +419,7 @@ def reset(settings: dict[str, Any], clear_locks: bool, retry_failed: bool, fmt: 
 
     if not (clear_locks or retry_failed):
         raise click.UsageError("give --clear-locks and/or --retry-failed")
-    ctx = context(settings)
+    ctx = outcome_context(settings, "reset", fmt) if retry_failed else context(settings)
     if clear_locks:
         done = clear_job(ctx)
         click.echo("\n".join(done) if done else "No lock to clear.", err=fmt == "json")
@@ -395,11 +436,12 @@ def reset(settings: dict[str, Any], clear_locks: bool, retry_failed: bool, fmt: 
 @format_option
 @metrics_options
 @leaf
+@ends_with_outcome
 def restore(settings: dict[str, Any], as_of: datetime, dry_run: bool, force: bool, fmt: str) -> None:
     """Put mapped properties back to the values the mirror saw at an instant."""
     from reconcile.jobs.restore import restore as restore_job
 
-    ctx = context(settings)
+    ctx = outcome_context(settings, "restore", fmt)
     finish_run(restore_job(ctx, as_of, dry_run=dry_run, force=force), fmt, settings, ctx)
 
 
@@ -489,6 +531,7 @@ def demo(settings: dict[str, Any], directory: str, rps: float) -> None:
 
 def main(argv: list[str] | None = None) -> NoReturn:
     """Run the CLI: usage errors exit 1 (2 means changes pending); errors print one line, no traceback."""
+    signals.install()
     try:
         cli.main(args=argv, prog_name="reconcile", standalone_mode=False)
     except click.exceptions.Exit as exc:
@@ -505,6 +548,9 @@ def main(argv: list[str] | None = None) -> NoReturn:
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         raise SystemExit(130) from None
+    except signals.Terminated as exc:  # outside a run (which records its own end): nothing to write
+        click.echo(f"{exc}", err=True)
+        raise SystemExit(signals.EXIT_TERMINATED) from None
     except Exception as exc:  # a bug: one line for the user, the traceback for the log (debug)
         log.debug("internal error", exc_info=True)
         click.echo(f"internal error: {type(exc).__name__}: {redact(str(exc))}", err=True)
