@@ -490,6 +490,20 @@ def health(settings: dict[str, Any], fmt: str) -> None:
     raise SystemExit(EXIT_OK if report["status"] == "ok" else EXIT_ERROR)
 
 
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=3000, show_default=True, help="Port to listen on."
+)
+@leaf
+def serve(settings: dict[str, Any], host: str, port: int) -> None:
+    """Serve /health/sync, /metrics and a status page at / (read-only) until stopped."""
+    from reconcile.serve.app import serve as serve_job
+
+    ctx = context(settings, migrate=False)  # read-only: never creates or migrates the mirror
+    serve_job(ctx, host, port)
+
+
 @cli.group()
 def db() -> None:
     """The mirror database."""

@@ -88,9 +88,15 @@ class TextFormatter(logging.Formatter):
         parts = [_timestamp(record), record.levelname]
         if run_id is not None:
             parts.append(f"[run {run_id}]")
-        parts.append(record.getMessage())
+        message = record.getMessage()
+        parts.append(message)
         extras = _extras(record)
-        parts += [f"{name}={extras[name]}" for name in FIELDS if extras.get(name) is not None]
+        # fields the message already shows (a key, say) are not repeated: text lines are for people
+        parts += [
+            f"{name}={extras[name]}"
+            for name in FIELDS
+            if extras.get(name) is not None and str(extras[name]) not in message
+        ]
         line = " ".join(parts)
         if record.exc_info:
             line += "\n" + self.formatException(record.exc_info)

@@ -245,7 +245,8 @@ def _request_id(response: requests.Response | None) -> str | None:
     """The API's id for the request (Notion's x-request-id, GitHub's x-github-request-id)."""
     if response is None:
         return None
-    return response.headers.get("x-request-id") or response.headers.get("x-github-request-id")
+    names = ("x-notion-request-id", "x-request-id", "x-github-request-id")
+    return next((response.headers[name] for name in names if name in response.headers), None)
 
 
 def _never_sent(exc: Exception) -> bool:

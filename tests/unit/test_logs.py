@@ -88,21 +88,21 @@ def test_structured_fields_go_to_json_and_text(tmp_path: Path) -> None:
     for fmt in ("json", "text"):
         path = tmp_path / f"run.{fmt}"
         setup("info", fmt, str(path))
-        logging.getLogger("reconcile.test").info("created", extra=fields)
+        logging.getLogger("reconcile.test").info("wrote it", extra=fields)
         setup("info", "text")
         line = path.read_text().strip()
         if fmt == "json":
             assert fields.items() <= json.loads(line).items()
         else:
             assert line.endswith(
-                "created action=create key=https://github.com/a/b/issues/1 page_id=p1 duration_ms=12"
+                "wrote it action=create key=https://github.com/a/b/issues/1 page_id=p1 duration_ms=12"
             )
 
 
 def test_an_unusable_log_file_is_a_clear_error_and_stderr_still_works(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with pytest.raises(LogFileError, match="--log-file .*/nowhere/x.log: No such file or directory"):
+    with pytest.raises(LogFileError, match=r"--log-file .*/nowhere/x\.log: No such file or directory"):
         setup("info", "text", str(tmp_path / "nowhere" / "x.log"))
     logging.getLogger("reconcile.test").error("still heard")
     assert "ERROR still heard" in capsys.readouterr().err
