@@ -113,6 +113,14 @@ class NotionConfig(Strict):
 class MirrorConfig(Strict):
     url: str = "sqlite:///reconcile.db"
     retention: Duration = timedelta(days=90)  # runs, journal and snapshots older than this are pruned
+    lock_lease: Duration = timedelta(minutes=2)  # a lock holder silent this long (plus a grace) is taken over
+
+    @field_validator("lock_lease")
+    @classmethod
+    def _lease_long_enough(cls, lease: timedelta) -> timedelta:
+        if lease < timedelta(seconds=3):
+            raise ValueError("should be at least 3s (the heartbeat renews it several times per lease)")
+        return lease
 
 
 class HealthConfig(Strict):

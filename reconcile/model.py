@@ -174,6 +174,37 @@ class Orphan:
 
 
 @dataclass(frozen=True)
+class Applied:
+    """What the job last wrote to one property of a page (or adopted), and what Notion kept of it."""
+
+    value: Value  # the value derived from GitHub that was sent (or adopted without a write)
+    stored: Value = None  # the property as Notion's answer to that write showed it
+    has_stored: bool = False  # False for records from before 0.2, and adoptions of an unseen page
+    misses: int = 0  # writes of `value` in a row after which Notion still held something else
+
+
+@dataclass(frozen=True)
+class NonConverging:
+    """A property the job wrote, run after run, that Notion keeps in another form: written no more
+    until the value derived from GitHub changes."""
+
+    key: str | None
+    page_id: str
+    property: str
+    sent: Value
+    stored: Value
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "page_id": self.page_id,
+            "property": self.property,
+            "sent": jsonable(self.sent),
+            "stored": jsonable(self.stored),
+        }
+
+
+@dataclass(frozen=True)
 class StalePage:
     """A page in the stale status with no activity for too long."""
 
@@ -194,6 +225,7 @@ class Adoption:
     item_id: int | None = None
     property: str | None = None
     value: Value = None
+    stored: Value = None  # the page's value of `property` now: an adopted value counts as written there
 
 
 @dataclass(frozen=True)
@@ -207,6 +239,7 @@ class Plan:
     drift: tuple[Drift, ...] = ()
     orphans: tuple[Orphan, ...] = ()
     stale: tuple[StalePage, ...] = ()
+    nonconverging: tuple[NonConverging, ...] = ()
     adoptions: tuple[Adoption, ...] = field(default=(), compare=False)
     linked: int = 0  # pages that belong to a GitHub item (the base of max_change_ratio)
 

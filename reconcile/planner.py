@@ -10,9 +10,11 @@ from reconcile.config import Config
 from reconcile.mapping import expected
 from reconcile.model import (
     Adoption,
+    Applied,
     Change,
     Drift,
     GitHubItem,
+    NonConverging,
     NotionPage,
     Operation,
     Orphan,
@@ -27,7 +29,9 @@ from reconcile.values import equal
 RATIO_FLOOR = 10
 # Order in which a plan lists (and apply performs) its operations: mend what exists first.
 ACTION_ORDER = {"recreate": 0, "update": 1, "create": 2, "archive": 3, "stale": 4}
-_MISSING = object()
+# Writes of one derived value in a row that Notion kept in another form, after which the property is
+# not converging: it is reported and not written again until the value derived from GitHub changes.
+MAX_MISSES = 2
 
 
 @dataclass(frozen=True)
@@ -37,7 +41,7 @@ class MirrorState:
     items: Sequence[GitHubItem]
     pages: Mapping[str, NotionPage]
     links: Mapping[int, str] = field(default_factory=dict)  # GitHub item id -> page id
-    last_applied: Mapping[tuple[str, str], Value] = field(default_factory=dict)  # (page id, property)
+    applied: Mapping[tuple[str, str], Applied] = field(default_factory=dict)  # (page id, property)
     gone: Mapping[str, str] = field(default_factory=dict)  # key of an item GitHub confirmed gone -> why
 
 
@@ -82,6 +86,7 @@ def plan(config: Config, state: MirrorState, now: datetime, scope: Scope | None 
         unchanged=builder.unchanged,
         drift=tuple(builder.drift),
         orphans=tuple(builder.orphans),
+        nonconverging=tuple(builder.nonconverging),
         stale=tuple(stale),
         adoptions=tuple(builder.adoptions),
         linked=len(builder.owners),
@@ -118,6 +123,7 @@ class _Planner:
         self.operations: list[Operation] = []
         self.drift: list[Drift] = []
         self.orphans: list[Orphan] = []
+        self.nonconverging: list[NonConverging] = []
         self.adoptions: list[Adoption] = []
         self.owners: dict[str, GitHubItem] = {}  # page id -> the item it belongs to
         self.unchanged = 0
@@ -205,27 +211,51 @@ class _Planner:
             self.unchanged += 1
 
     def _property(self, page: NotionPage, name: str, prop: Prop) -> Change | None:
-        """The change one property needs under its policy, noting drift that is left alone."""
+        """The change one property needs under its policy, noting drift that is left alone.
+
+        First the echo rule: when neither the value derived from GitHub nor the page's value moved
+        since the job's own write, the property is unchanged, whatever form Notion gave the value.
+        """
         policy = (
             "overwrite" if name == self.config.mapping.key else self.config.mapping.properties[name].policy
         )
         current = page.value(name)
+        record = self.state.applied.get((page.id, name))
+        stuck = self._not_converging(page, name, prop, record)
+        if record is not None and echoes(prop, current, record):
+            return None
         differs = not equal(prop.type, current, prop.value)
         if policy == "overwrite":
-            return Change(current, prop.value) if differs else None
+            return Change(current, prop.value) if differs and not stuck else None
         if policy == "on_change":
-            last = self.state.last_applied.get((page.id, name), _MISSING)
-            moved = last is _MISSING or not equal(prop.type, last, prop.value)
-            if moved and last is not _MISSING and differs:
+            moved = record is None or not equal(prop.type, record.value, prop.value)
+            if moved and record is not None and differs:
                 return Change(current, prop.value)  # GitHub moved on since our last write: write it
             if moved:  # remember the value derived now as our last write (nothing to send)
-                self.adoptions.append(Adoption(page.id, property=name, value=prop.value))
+                self.adoptions.append(Adoption(page.id, property=name, value=prop.value, stored=current))
             if differs:
                 self.drift.append(Drift(page.key, page.id, name, current, prop.value, policy))
             return None
         if differs:  # create_only
             self.drift.append(Drift(page.key, page.id, name, current, prop.value, policy))
         return None
+
+    def _not_converging(self, page: NotionPage, name: str, prop: Prop, record: Applied | None) -> bool:
+        """Whether this value was written MAX_MISSES times in a row and Notion kept another form each time."""
+        if record is None or record.misses < MAX_MISSES or not equal(prop.type, record.value, prop.value):
+            return False
+        self.nonconverging.append(NonConverging(page.key, page.id, name, record.value, record.stored))
+        return True
+
+
+def echoes(prop: Prop, current: Value, record: Applied) -> bool:
+    """Whether neither side moved since the job's own write: the derived value is the one sent, and the
+    page still holds what Notion stored of it."""
+    return (
+        record.has_stored
+        and equal(prop.type, record.value, prop.value)
+        and equal(prop.type, record.stored, current)
+    )
 
 
 def initial_changes(props: Mapping[str, Prop]) -> dict[str, Change]:

@@ -35,6 +35,8 @@ def plan_json(plan: Plan) -> dict[str, Any]:
         body["drift"] = [drift.as_json() for drift in plan.drift]
     if plan.orphans:
         body["orphans"] = [orphan.as_json() for orphan in plan.orphans]
+    if plan.nonconverging:
+        body["nonconverging"] = [stuck.as_json() for stuck in plan.nonconverging]
     return body
 
 
@@ -53,6 +55,7 @@ def plan_text(plan: Plan) -> str:
     lines += _stale_lines(plan.stale, plan.generated_at, _stale_ops(plan))
     lines += _drift_lines(plan)
     lines += _orphan_lines(plan)
+    lines += _nonconverging_lines(plan)
     lines += ["", summary_line(plan)]
     return "\n".join(lines)
 
@@ -140,6 +143,19 @@ def _orphan_lines(plan: Plan) -> list[str]:
     return lines
 
 
+def _nonconverging_lines(plan: Plan) -> list[str]:
+    if not plan.nonconverging:
+        return []
+    count = len(plan.nonconverging)
+    lines = ["", f"Not converging ({count}; not written again until GitHub's value changes):"]
+    lines += [
+        f"  ≠ {stuck.key or 'page'} (page {stuck.page_id}) {stuck.property}: sent {show(stuck.sent)}, "
+        f"Notion kept {show(stuck.stored)}"
+        for stuck in plan.nonconverging
+    ]
+    return lines
+
+
 def show(value: Value, width: int = TEXT_WIDTH) -> str:
     """A value as a person reads it: quoted text (shortened), [lists], (empty)."""
     if value is None or value == () or value == []:
@@ -193,6 +209,14 @@ def plan_markdown(plan: Plan) -> str:
     if plan.orphans:
         lines += ["", f"#### Orphans ({len(plan.orphans)})", "", "| key | page | reason |", "|---|---|---|"]
         lines += [f"| {_md(o.key)} | `{o.page_id}` | {_md(o.reason)} |" for o in plan.orphans]
+    if plan.nonconverging:
+        lines += ["", f"#### Not converging ({len(plan.nonconverging)})", ""]
+        lines += ["| key | page | property | sent | Notion kept |", "|---|---|---|---|---|"]
+        lines += [
+            f"| {_md(s.key or '')} | `{s.page_id}` | {_md(s.property)} | {_md(show(s.sent))} | "
+            f"{_md(show(s.stored))} |"
+            for s in plan.nonconverging
+        ]
     return "\n".join(lines)
 
 

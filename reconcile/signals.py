@@ -46,6 +46,13 @@ def install() -> None:
         signal.signal(signal.SIGTERM, _handle)
 
 
+def as_interrupt() -> None:
+    """SIGTERM acts as Ctrl-C from now on: for a server loop (waitress) that turns any other exception
+    raised in its callbacks into a logged error and goes on serving, but stops on KeyboardInterrupt."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
+
+
 def _handle(signum: int, frame: FrameType | None) -> None:
     _state.received = signum
     if _state.raised or _state.deferring:

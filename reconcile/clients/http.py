@@ -126,12 +126,23 @@ class Transport:
     def url(self, path: str) -> str:
         return path if path.startswith(("http://", "https://")) else self.base_url + path
 
-    def request(self, method: str, path: str, *, idempotent: bool = True, **kwargs: Any) -> requests.Response:
-        """Send with retries; return a 2xx/304 answer or raise the API error it stands for."""
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        idempotent: bool = True,
+        before_send: Callable[[], None] | None = None,
+        **kwargs: Any,
+    ) -> requests.Response:
+        """Send with retries; return a 2xx/304 answer or raise the API error it stands for.
+
+        `before_send` runs right before each attempt goes out, after any wait: a write's lease check.
+        """
         url = self.url(path)
         for attempt in range(1, self.retry.attempts + 1):
             last = attempt == self.retry.attempts
-            response = self._send(method, url, idempotent, last, attempt, **kwargs)
+            response = self._send(method, url, idempotent, last, attempt, before_send, **kwargs)
             if response is None:
                 continue
             if response.ok or response.status_code == 304:
@@ -151,11 +162,20 @@ class Transport:
         raise AssertionError("unreachable: the last attempt returns or raises")
 
     def _send(
-        self, method: str, url: str, idempotent: bool, last: bool, attempt: int, **kwargs: Any
+        self,
+        method: str,
+        url: str,
+        idempotent: bool,
+        last: bool,
+        attempt: int,
+        before_send: Callable[[], None] | None,
+        **kwargs: Any,
     ) -> requests.Response | None:
         """One attempt; None when it failed in transit and may be tried again."""
         if self.pacer:
             self.pacer.acquire()
+        if before_send is not None:
+            before_send()
         began = time.perf_counter()  # the real duration, whatever clock the job runs on
         try:
             response = self.session.request(method, url, timeout=self.timeout, **kwargs)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parsedate_to_datetime
@@ -139,6 +139,7 @@ class NotionClient:
         )
         self._data_source: str | None = config.data_source_id
         self.last_date: datetime | None = None
+        self.fence: Callable[[], None] | None = None  # run before every write is sent (the lease check)
 
     # -- the database -------------------------------------------------------------------------
 
@@ -174,7 +175,9 @@ class NotionClient:
         return self.database().get("properties", {})
 
     def update_schema(self, properties: dict[str, Any]) -> dict[str, Any]:
-        return self._database_call("update", "PATCH", self._schema_path(), json={"properties": properties})
+        return self._database_call(
+            "update", "PATCH", self._schema_path(), json={"properties": properties}, write=True
+        )
 
     def _schema_path(self) -> str:
         if self.data_sources:
@@ -313,7 +316,9 @@ class NotionClient:
         body = {"parent": parent, "properties": properties}
         for attempt in range(1, CREATE_ATTEMPTS + 1):
             try:
-                return self._database_call("add a page to", "POST", "/v1/pages", json=body, idempotent=False)
+                return self._database_call(
+                    "add a page to", "POST", "/v1/pages", json=body, idempotent=False, write=True
+                )
             except (AmbiguousWrite, Conflict) as exc:
                 log.warning("create of %s: %s; looking the key up", key, exc.message)
                 existing = self.find_by_key(key_property, [key])
@@ -334,7 +339,7 @@ class NotionClient:
             body["in_trash"] = in_trash
         for attempt in range(1, CONFLICT_ATTEMPTS + 1):
             try:
-                return self._call("PATCH", f"/v1/pages/{page_id}", json=body)
+                return self._call("PATCH", f"/v1/pages/{page_id}", json=body, write=True)
             except Conflict:
                 if attempt == CONFLICT_ATTEMPTS:
                     raise
@@ -352,8 +357,9 @@ class NotionClient:
 
     # -- plumbing -----------------------------------------------------------------------------
 
-    def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
-        response = self.transport.request(method, path, **kwargs)
+    def _call(self, method: str, path: str, *, write: bool = False, **kwargs: Any) -> dict[str, Any]:
+        fence = self.fence if write else None
+        response = self.transport.request(method, path, before_send=fence, **kwargs)
         self.last_date = _server_date(response) or self.clock.now()
         return json_body(response)
 

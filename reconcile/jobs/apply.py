@@ -26,8 +26,9 @@ from reconcile.config import Config
 from reconcile.errors import PlanRefused
 from reconcile.jobs.context import Context
 from reconcile.mirror import journal, store
-from reconcile.model import NotionPage, Operation, Plan
-from reconcile.values import encode, normalise
+from reconcile.mirror.lock import LeaseLost
+from reconcile.model import Applied, NotionPage, Operation, Plan, Value
+from reconcile.values import encode, equal, normalise
 
 log = logging.getLogger("reconcile.apply")
 
@@ -113,7 +114,8 @@ def remember(ctx: Context, plan: Plan) -> None:
             if adoption.item_id is not None:
                 store.link(session, ctx.board, adoption.item_id, adoption.page_id, now)
             if adoption.property is not None:
-                store.record_applied(session, adoption.page_id, {adoption.property: adoption.value}, now)
+                adopted = Applied(adoption.value, adoption.stored, has_stored=True)
+                store.record_applied(session, adoption.page_id, {adoption.property: adopted}, now)
 
 
 class _Applier:
@@ -167,6 +169,10 @@ class _Applier:
             journal.mark(session, op_id, "sent", self.ctx.clock.now())
         try:
             raw = self._send(op)
+        except LeaseLost:  # nothing was sent: the run that took over plans this write afresh
+            self.result.stopped = "the lock was lost"
+            self._defer([(op, op_id)])
+            return
         except (AuthError, NotShared):
             self._fail(op, op_id, "failed", "the run stopped: Notion refused the token or the database")
             raise
@@ -306,7 +312,23 @@ def record_write(config: Config, session: Session, op: Operation, page: NotionPa
     if op.item_id is not None and op.action in ("create", "recreate"):
         store.link(session, config.notion.database_id, op.item_id, page.id, at)
     if op.action in ("create", "recreate", "update"):
-        store.record_applied(session, page.id, _written(config, op), at)
+        written = _written(config, op)
+        before = store.load_applied(session, [page.id])
+        records = {
+            name: _outcome(config, name, sent, page.value(name), before.get((page.id, name)))
+            for name, sent in written.items()
+        }
+        store.record_applied(session, page.id, records, at)
+
+
+def _outcome(config: Config, name: str, sent: Value, stored: Value, before: Applied | None) -> Applied:
+    """What one written property left: the value sent, Notion's form of it, and whether it took."""
+    kind = config.property_type(name) or "rich_text"
+    if equal(kind, sent, stored):
+        return Applied(sent, stored, has_stored=True)
+    again = before is not None and equal(kind, before.value, sent)
+    misses = before.misses + 1 if again and before is not None else 1
+    return Applied(sent, stored, has_stored=True, misses=misses)
 
 
 def _written(config: Config, op: Operation) -> dict[str, Any]:

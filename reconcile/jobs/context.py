@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
@@ -18,6 +18,7 @@ from reconcile.logs import add_secrets
 from reconcile.metrics import Metrics
 from reconcile.mirror import store
 from reconcile.mirror.db import ensure_schema, open_engine
+from reconcile.mirror.lock import HEARTBEAT_SECONDS, Lease
 from reconcile.planner import MirrorState
 
 
@@ -61,6 +62,23 @@ class Context:
         """The board this command works on: its Notion database id (keys links, journal, runs, lock)."""
         return self.config.notion.database_id
 
+    def lease(self) -> Lease:
+        """The board's lock, with a grace period as long as the longest write may be in flight."""
+        lease = self.config.mirror.lock_lease
+        grace = timedelta(seconds=self.config.notion.timeout_seconds + 5)
+        heartbeat = min(HEARTBEAT_SECONDS, lease.total_seconds() / 6)
+        return Lease(self.engine, self.clock, self.board, lease=lease, grace=grace, heartbeat=heartbeat)
+
+    @contextmanager
+    def writing(self) -> Iterator[Lease]:
+        """Hold the board's lock, and make every Notion write prove it right before it is sent."""
+        with self.lease() as lease:
+            self.notion.fence = lease.check
+            try:
+                yield lease
+            finally:
+                self.notion.fence = None
+
     def now(self) -> datetime:
         """ "Now" for plans, stale rules and reports (RECONCILE_NOW when set)."""
         return self.fixed_now or self.clock.now()
@@ -79,7 +97,7 @@ class Context:
                 items=[item for item in store.load_items(session, github.repos) if item.kind in github.kinds],
                 pages=store.load_pages(session, self.config.notion.database_id),
                 links=store.load_links(session, self.board),
-                last_applied=store.load_last_applied(session),
+                applied=store.load_applied(session),
                 gone=store.load_gone(session),
             )
 

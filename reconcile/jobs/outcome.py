@@ -18,9 +18,10 @@ from sqlalchemy.orm import Session
 from reconcile.errors import ReconcileError
 from reconcile.logs import run_context
 from reconcile.metrics import Metrics, Snapshot, export
-from reconcile.mirror import convergence, runs
+from reconcile.mirror import runs, store
 from reconcile.mirror.tables import BoardRow, RunRow
 from reconcile.model import Plan
+from reconcile.planner import MAX_MISSES
 
 if TYPE_CHECKING:  # jobs.run imports this module to record what a run observed
     from reconcile.jobs.context import Context
@@ -61,7 +62,7 @@ def mirror_snapshot(session: Session, board: str, run_id: int | None = None) -> 
     snapshot.last_success = success.finished_at if success else None
     snapshot.runs = runs.count_by_status(session, board)
     snapshot.running_since, snapshot.running_known = runs.running_since(session, board), True
-    snapshot.nonconverging = len(convergence.nonconverging(session, board))
+    snapshot.nonconverging = len(store.nonconverging(session, board, MAX_MISSES))
     board_row = session.get(BoardRow, board)
     snapshot.paused = board_row is not None and board_row.paused_at is not None
     return snapshot

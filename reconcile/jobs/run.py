@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,8 +20,7 @@ from reconcile.jobs.pull import PullResult, pull
 from reconcile.jobs.recover import Recovery, recover
 from reconcile.logs import run_context
 from reconcile.mirror import journal, runs
-from reconcile.mirror.lock import Lease
-from reconcile.model import Plan
+from reconcile.model import Plan, jsonable
 from reconcile.planner import Scope, plan
 
 log = logging.getLogger("reconcile.run")
@@ -66,7 +66,17 @@ class RunResult:
 
 def make_plan(ctx: Context, scope: Scope | None = None) -> Plan:
     """The plan for the mirror as it is now."""
-    return plan(ctx.config, ctx.mirror_state(), ctx.now(), scope)
+    result = plan(ctx.config, ctx.mirror_state(), ctx.now(), scope)
+    for stuck in result.nonconverging:
+        log.warning(
+            "not converging: page %s property %r: sent %s, Notion kept %s; not written again until its "
+            "value from GitHub changes",
+            stuck.page_id,
+            stuck.property,
+            json.dumps(jsonable(stuck.sent), ensure_ascii=False),
+            json.dumps(jsonable(stuck.stored), ensure_ascii=False),
+        )
+    return result
 
 
 def pulled_plan(ctx: Context, *, pull_first: bool = True, full: bool = False) -> Plan:
@@ -128,7 +138,7 @@ def _locked_run(
     planner: Planner,
     force: bool,
 ) -> None:
-    with Lease(ctx.engine, ctx.clock) as lease:
+    with ctx.writing() as lease:
         result.recovery = recover(ctx, run_id)
         result.pulled = prepare(ctx)
         result.plan = planner(ctx)

@@ -10,7 +10,6 @@ from reconcile.clients.errors import ApiError
 from reconcile.config import Config
 from reconcile.jobs.context import Context
 from reconcile.mapping import has_fields
-from reconcile.mirror.lock import Lease
 from reconcile.report import dumps
 from reconcile.values import option_name
 
@@ -126,7 +125,7 @@ def check(ctx: Context) -> SchemaResult:
 
 def fix(ctx: Context) -> SchemaResult:
     """Add what is missing, holding the job's lock like every command that writes to Notion."""
-    with Lease(ctx.engine, ctx.clock):
+    with ctx.writing():
         return _fix(ctx)
 
 

@@ -8,7 +8,7 @@ from reconcile.jobs.context import Context
 from reconcile.jobs.run import RunResult, execute, make_plan, pull_step
 from reconcile.mirror import journal, lock, runs, store
 from reconcile.model import iso
-from reconcile.planner import Scope
+from reconcile.planner import MAX_MISSES, Scope
 from reconcile.report import dumps
 
 SHOWN_RUNS = 10
@@ -23,7 +23,8 @@ def status(ctx: Context) -> dict[str, Any]:
         )
         failures = journal.failed(session, ctx.board)
         cursors = store.cursors(session)
-    holder = lock.current_holder(ctx.engine)
+        stuck = store.nonconverging(session, ctx.board, MAX_MISSES)
+    holder = lock.current_holder(ctx.engine, ctx.board)
     return {
         "runs": [_run(row) for row in recent],
         "operations": counts,
@@ -47,6 +48,7 @@ def status(ctx: Context) -> dict[str, Any]:
             "heartbeat_at": iso(holder.heartbeat_at),
             "expires_at": iso(holder.expires_at),
         },
+        "nonconverging": stuck,
         "cursors": [
             {"stream": row.stream, "since": iso(row.value), "last_full_pull": iso(row.full_at)}
             for row in cursors
@@ -91,6 +93,13 @@ def render_status(report: dict[str, Any], fmt: str) -> str:
         f"  {f['state']}: {f['action']} {f['key'] or f['page_id']} (run {f['run_id']}): {f['error']}"
         for f in report["failed"]
     ]
+    stuck = report["nonconverging"]
+    if stuck:
+        lines += ["", f"Not converging ({len(stuck)}; written no more until GitHub's value changes):"]
+        lines += [
+            f"  {s['key'] or s['page_id']} {s['property']}: sent {s['sent']!r}, Notion kept {s['stored']!r}"
+            for s in stuck
+        ]
     held = report["lock"]
     lines += ["", "Cursors:"] + [
         f"  {c['stream']}: since {c['since'] or '(start)'}; last full pull {c['last_full_pull'] or 'never'}"
@@ -106,7 +115,7 @@ def render_status(report: dict[str, Any], fmt: str) -> str:
 
 
 def clear_locks(ctx: Context) -> list[str]:
-    return lock.clear(ctx.engine)
+    return lock.clear(ctx.engine, ctx.clock, ctx.board)
 
 
 def retry_failed(ctx: Context) -> RunResult:

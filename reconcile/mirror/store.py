@@ -20,7 +20,7 @@ from reconcile.mirror.tables import (
     NotionPageRow,
     SnapshotRow,
 )
-from reconcile.model import GitHubItem, NotionPage, Prop, Value, from_json, jsonable
+from reconcile.model import Applied, GitHubItem, NotionPage, Prop, from_json, jsonable
 from reconcile.values import normalise
 
 CHUNK = 500  # rows per statement: well under SQLite's and PostgreSQL's parameter limits
@@ -265,18 +265,53 @@ def link(session: Session, database_id: str, item_id: int, page_id: str, at: dat
     upsert(session, LinkRow, [row], ["database_id", "item_id"])
 
 
-def load_last_applied(session: Session) -> dict[tuple[str, str], Value]:
-    rows = session.scalars(select(LastAppliedRow))
-    return {(row.page_id, row.property): from_json(row.value) for row in rows}
+def load_applied(session: Session, page_ids: Iterable[str] | None = None) -> dict[tuple[str, str], Applied]:
+    """What the job last wrote per (page, property), and what Notion kept of it (of these pages)."""
+    query = select(LastAppliedRow)
+    if page_ids is not None:
+        query = query.where(LastAppliedRow.page_id.in_(list(page_ids)))
+    return {(row.page_id, row.property): _applied(row) for row in session.scalars(query)}
 
 
-def record_applied(session: Session, page_id: str, values: dict[str, Value], at: datetime) -> None:
+def _applied(row: LastAppliedRow) -> Applied:
+    return Applied(from_json(row.value), from_json(row.stored), bool(row.has_stored), row.misses or 0)
+
+
+def record_applied(session: Session, page_id: str, records: dict[str, Applied], at: datetime) -> None:
     rows = [
-        {"page_id": page_id, "property": name, "value": jsonable(value), "applied_at": at}
-        for name, value in values.items()
+        {
+            "page_id": page_id,
+            "property": name,
+            "value": jsonable(record.value),
+            "stored": jsonable(record.stored),
+            "has_stored": record.has_stored,
+            "misses": record.misses,
+            "applied_at": at,
+        }
+        for name, record in records.items()
     ]
     if rows:
         upsert(session, LastAppliedRow, rows, ["page_id", "property"])
+
+
+def nonconverging(session: Session, database_id: str, threshold: int) -> list[dict[str, Any]]:
+    """Properties of the board's pages written `threshold` times in a row that Notion kept otherwise."""
+    query = (
+        select(LastAppliedRow, NotionPageRow.key)
+        .join(NotionPageRow, NotionPageRow.id == LastAppliedRow.page_id)
+        .where(NotionPageRow.database_id == database_id, LastAppliedRow.misses >= threshold)
+        .order_by(LastAppliedRow.page_id, LastAppliedRow.property)
+    )
+    return [
+        {
+            "key": key,
+            "page_id": row.page_id,
+            "property": row.property,
+            "sent": row.value,
+            "stored": row.stored,
+        }
+        for row, key in session.execute(query)
+    ]
 
 
 # -- cursors -------------------------------------------------------------------------------------

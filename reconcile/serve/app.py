@@ -56,6 +56,7 @@ class StatusApp:
         )
         self.templates.filters["notion_url"] = notion_url
         self.templates.filters["when"] = _when
+        self.templates.filters["value"] = _value
         self._api: tuple[float, dict[str, Any]] | None = None
         self._api_lock = threading.Lock()
         self.routes: dict[str, Callable[[], Answer]] = {
@@ -141,6 +142,17 @@ def _when(value: datetime | str | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+def _value(value: Any) -> str:
+    """A property value for people: lists comma-joined, nothing as a dash (never a Python repr)."""
+    if value is None or value == []:
+        return "—"
+    if isinstance(value, list | tuple):
+        return ", ".join(_value(item) for item in value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
 def create(ctx: Context, host: str, port: int, *, api_ttl: float = API_TTL) -> Any:
     """A waitress server for the app, bound (port 0: any free port; see `.effective_port`)."""
     from waitress import create_server
@@ -173,9 +185,9 @@ def serve(ctx: Context, host: str, port: int, *, api_ttl: float = API_TTL) -> No
     """Serve until SIGTERM or Ctrl-C."""
     server = create(ctx, host, port, api_ttl=api_ttl)
     log.info("serving on http://%s:%s (/, /health/sync, /metrics)", host, server.effective_port)
+    signals.as_interrupt()
     try:
-        server.run()
-    except (KeyboardInterrupt, signals.Terminated):
-        log.info("stopping")
+        server.run()  # returns on KeyboardInterrupt (Ctrl-C, SIGTERM), after stopping its workers
     finally:
+        log.info("stopped")
         stop(server)

@@ -12,9 +12,10 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from reconcile.jobs.context import Context
-from reconcile.mirror import convergence, journal, lock, runs
+from reconcile.mirror import journal, lock, runs, store
 from reconcile.mirror.tables import BoardRow, RunRow
 from reconcile.model import iso
+from reconcile.planner import MAX_MISSES
 
 SHOWN_RUNS = 30
 SHOWN_FAILURES = 20
@@ -62,8 +63,8 @@ def status_page(ctx: Context) -> dict[str, Any]:
         failure_count = sum(journal.count_by_state(session, ctx.board, ("failed", "ambiguous")).values())
         planned = _last_planned(session, ctx.board)
         board = session.get(BoardRow, ctx.board)
-        nonconverging = convergence.nonconverging(session, ctx.board)
-    holder = lock.current_holder(ctx.engine)
+        nonconverging = store.nonconverging(session, ctx.board, MAX_MISSES)
+    holder = lock.current_holder(ctx.engine, ctx.board)
     seen = ((planned.result or {}).get("observed") or {}) if planned else {}
     return {
         "runs": recent,

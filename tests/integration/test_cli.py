@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from reconcile.mirror.db import head_revision
 from tests.conftest import World, cli
 
 
@@ -112,7 +113,7 @@ def test_db_upgrade_creates_the_mirror(world: World, tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'fresh.db'}"
     done = cli("db", "upgrade", env={"RECONCILE_DATABASE_URL": url}, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert "revision 0001" in done.stdout and (tmp_path / "fresh.db").exists()
+    assert f"revision {head_revision()}" in done.stdout and (tmp_path / "fresh.db").exists()
 
 
 def test_metrics_textfile(world: World, config: str, tmp_path: Path) -> None:

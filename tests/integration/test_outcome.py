@@ -147,7 +147,7 @@ def test_a_lock_out_is_a_warning_and_restates_the_last_outcome(deployment: Deplo
     assert deployment.run().returncode == 0
     before = metrics(deployment.prom)
     engine = open_engine(deployment.world.mirror_url)
-    with Lease(engine, SystemClock()):
+    with Lease(engine, SystemClock(), deployment.world.database_id):
         done = deployment.run()
     engine.dispose()
     assert done.returncode == 75

@@ -15,7 +15,7 @@ from sqlalchemy.pool import NullPool
 
 from reconcile.jobs.run import RunResult
 from reconcile.mirror.db import open_engine, upgrade
-from reconcile.mirror.lock import advisory_key
+from reconcile.mirror.lock import advisory_key, lock_name
 from reconcile.mirror.tables import Base, LinkRow, LockRow, OperationRow
 from reconcile.sandbox import Fault
 from tests.conftest import World, cli
@@ -30,14 +30,19 @@ def rows(world: World, model: type[Base]) -> list[object]:
 
 
 def put_lock(world: World, *, host: str, pid: int, expires_in: float) -> None:
-    now = world.clock.now()
+    """A lease row of another holder; on PostgreSQL lease times are the database's own clock."""
     engine = open_engine(world.mirror_url)
     upgrade(engine)
     with Session(engine) as session, session.begin():
+        now = (
+            session.execute(text("SELECT clock_timestamp()")).scalar_one()
+            if world.mirror_url.startswith("postgresql")
+            else world.clock.now()
+        )
         session.execute(delete(LockRow))
         session.add(
             LockRow(
-                name="reconcile",
+                name=lock_name(world.database_id),
                 holder="someone-else",
                 host=host,
                 pid=pid,
@@ -84,11 +89,18 @@ def test_a_lease_held_by_a_live_run_elsewhere_locks_the_next_run_out(world: Worl
 
 def test_a_lock_whose_lease_expired_without_a_heartbeat_is_taken_over(world: World) -> None:
     world.issue(title="Go")
-    put_lock(world, host="other-host", pid=4242, expires_in=-1)
+    put_lock(world, host="other-host", pid=4242, expires_in=-66)  # past its lease and the grace period
     holder = None
     if world.mirror_url.startswith("postgresql"):  # a hung holder elsewhere: its session still holds the lock
-        holder = create_engine(world.mirror_url, poolclass=NullPool).connect()
-        holder.execute(text("SELECT pg_advisory_lock(:key)"), {"key": advisory_key("reconcile")})
+        # the session of that holder: reconcile names its lock sessions after the lease's holder token
+        holder = create_engine(
+            world.mirror_url,
+            poolclass=NullPool,
+            connect_args={"application_name": "reconcile-lock someone-else"},
+        ).connect()
+        holder.execute(
+            text("SELECT pg_advisory_lock(:key)"), {"key": advisory_key(lock_name(world.database_id))}
+        )
         holder.commit()
 
     result = world.run()
@@ -105,7 +117,7 @@ def test_a_postgresql_run_is_locked_out_while_another_session_holds_the_lock(wor
         pytest.skip("PostgreSQL only")
     put_lock(world, host=socket.gethostname(), pid=1, expires_in=60)  # pid 1 is alive
     holder = create_engine(world.mirror_url, poolclass=NullPool).connect()  # closing ends the session
-    holder.execute(text("SELECT pg_advisory_lock(:key)"), {"key": advisory_key("reconcile")})
+    holder.execute(text("SELECT pg_advisory_lock(:key)"), {"key": advisory_key(lock_name(world.database_id))})
     holder.commit()
     try:
         assert world.run().status == "locked"

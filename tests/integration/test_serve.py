@@ -19,11 +19,9 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from reconcile.clock import SystemClock
 from reconcile.jobs.context import Context
 from reconcile.jobs.outcome import conclude
 from reconcile.jobs.run import execute, pull_step
-from reconcile.mirror.lock import Lease
 from reconcile.sandbox import Fault
 from reconcile.serve import app as serve_app
 from tests.conftest import START, World, cli
@@ -156,7 +154,7 @@ def test_status_page_shows_runs_failures_stale_drift_and_the_lock_with_links(wor
     world.sandbox.faults.clear()
 
     context = world.context(now=later)
-    with served(context) as base, Lease(context.engine, SystemClock()):
+    with served(context) as base, context.lease():
         html = requests.get(base + "/", timeout=30).text
     context.close()
 

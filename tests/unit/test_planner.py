@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from reconcile.config import config_from_dict
 from reconcile.mapping import expected
-from reconcile.model import GitHubItem, NotionPage, Prop
+from reconcile.model import Applied, GitHubItem, NotionPage, Prop
 from reconcile.planner import MirrorState, Scope, change_ratio_refusal, plan
 from reconcile.values import decode, encode
 from tests.conftest import MAPPING
@@ -76,8 +76,8 @@ def test_on_change_without_a_record_adopts_the_derived_value_and_writes_nothing(
 def test_on_change_writes_when_the_derived_value_moves_from_the_last_write() -> None:
     edited = page_for(item(), Priority="High")
     moved = item(labels=("priority: low",))
-    last = {("p1", "Priority"): "Medium"}
-    result = plan(config(), state([moved], [edited], links={1: "p1"}, last_applied=last), NOW)
+    last = {("p1", "Priority"): Applied("Medium")}
+    result = plan(config(), state([moved], [edited], links={1: "p1"}, applied=last), NOW)
     (op,) = result.operations
     assert op.changes["Priority"].before == "High" and op.changes["Priority"].after == "Low"
 
@@ -152,14 +152,17 @@ def written_and_read_back(it: GitHubItem) -> tuple[NotionPage, dict[tuple[str, s
         for name, change in created.changes.items()
     }
     page = NotionPage("p1", read_back, NOW, NOW, key=read_back["GitHub URL"].value)
-    return page, {("p1", name): change.after for name, change in created.changes.items()}
+    return page, {
+        ("p1", name): Applied(change.after, read_back[name].value, has_stored=True)
+        for name, change in created.changes.items()
+    }
 
 
 @given(item_strategy)
 def test_an_unchanged_item_never_produces_a_write(it: GitHubItem) -> None:
     """Created, written to Notion, read back as Notion returns it: the next plan has nothing to do."""
     page, last = written_and_read_back(it)
-    again = plan(config(), state([it], [page], links={it.id: "p1"}, last_applied=last), NOW)
+    again = plan(config(), state([it], [page], links={it.id: "p1"}, applied=last), NOW)
     assert again.operations == () and again.drift == ()
 
 
@@ -169,3 +172,54 @@ def test_an_unchanged_item_adopted_without_a_mirror_never_produces_a_write(it: G
     page, _ = written_and_read_back(it)
     again = plan(config(), state([it], [page]), NOW)
     assert again.operations == () and again.drift == ()
+
+
+# -- what Notion keeps of a write: the echo rule and the perpetual-diff guard --------------------
+
+
+def stored_otherwise(it: GitHubItem, name: str, kept: Any, misses: int = 1) -> tuple[NotionPage, Any]:
+    """A page whose `name` Notion kept as `kept` after the job wrote the derived value."""
+    page = page_for(it, **{name.replace(" ", "_"): kept})
+    sent = expected(config().mapping, it)[name].value
+    return page, {("p1", name): Applied(sent, kept, has_stored=True, misses=misses)}
+
+
+def test_a_value_notion_stored_in_its_own_form_is_unchanged_while_neither_side_moves() -> None:
+    it = item(title="Fix   login")  # say Notion collapsed the spaces
+    page, records = stored_otherwise(it, "Name", "Fix login")
+    result = plan(config(), state([it], [page], links={1: "p1"}, applied=records), NOW)
+    assert result.operations == () and result.nonconverging == ()
+
+
+def test_the_page_moving_away_from_what_notion_stored_is_drift_and_is_corrected() -> None:
+    it = item(title="Fix   login")
+    _, records = stored_otherwise(it, "Name", "Fix login")
+    edited = page_for(it, Name="Someone's title")
+    (op,) = plan(config(), state([it], [edited], links={1: "p1"}, applied=records), NOW).operations
+    assert op.changes["Name"].after == "Fix   login"
+
+
+def test_the_derived_value_moving_is_written_even_where_notion_kept_another_form() -> None:
+    it = item(title="Fix   login")
+    page, records = stored_otherwise(it, "Name", "Fix login", misses=5)
+    moved = replace(it, title="Fix logout")
+    (op,) = plan(config(), state([moved], [page], links={1: "p1"}, applied=records), NOW).operations
+    assert op.changes["Name"].after == "Fix logout"
+
+
+def test_a_value_rewritten_twice_that_never_takes_is_reported_and_not_written_again() -> None:
+    it = item(title="Fix   login")
+    _, records = stored_otherwise(it, "Name", "Fix login", misses=2)
+    elsewhere = page_for(it, Name="Fix login (again)")  # and Notion's value keeps moving
+    result = plan(config(), state([it], [elsewhere], links={1: "p1"}, applied=records), NOW)
+    assert result.operations == ()
+    (stuck,) = result.nonconverging
+    assert (stuck.page_id, stuck.property) == ("p1", "Name")
+    assert (stuck.sent, stuck.stored) == ("Fix   login", "Fix login")
+
+
+def test_a_record_from_before_the_stored_form_was_kept_compares_as_before() -> None:
+    it = item(state="closed")
+    records = {("p1", "Status"): Applied("Backlog")}  # no `stored`: a 0.1 mirror
+    (op,) = plan(config(), state([it], [page_for(item())], links={1: "p1"}, applied=records), NOW).operations
+    assert op.changes["Status"].after == "Done"
