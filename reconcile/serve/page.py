@@ -76,9 +76,7 @@ def status_page(ctx: Context) -> dict[str, Any]:
         "stale_count": seen.get("stale_count", 0),
         "drift": [_linked(entry) for entry in seen.get("drift", [])],
         "drift_count": seen.get("drift_count", 0),
-        "nonconverging": [
-            {**vars(entry), "notion_url": notion_url(entry.page_id)} for entry in nonconverging
-        ],
+        "nonconverging": [{**entry, "notion_url": notion_url(entry["page_id"])} for entry in nonconverging],
         "paused": {"at": iso(board.paused_at), "reason": board.paused_reason}
         if board is not None and board.paused_at is not None
         else None,

@@ -22,6 +22,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from reconcile.jobs.context import Context
 from reconcile.jobs.outcome import conclude
 from reconcile.jobs.run import execute, pull_step
+from reconcile.mirror import store
+from reconcile.model import Applied
 from reconcile.sandbox import Fault
 from reconcile.serve import app as serve_app
 from tests.conftest import START, World, cli
@@ -167,6 +169,23 @@ def test_status_page_shows_runs_failures_stale_drift_and_the_lock_with_links(wor
     assert re.search(r'<tr class="drift">.*?Priority.*?High.*?on_change', html, re.S)
     assert "Held by pid" in html
     assert world.sandbox.notion_token not in html and world.sandbox.github_token not in html
+
+
+def test_properties_not_converging_show_on_the_page_and_in_metrics(world: World, ctx: Context) -> None:
+    item = world.issue(title="Labels Notion keeps its own way", labels=["bug"])
+    assert world.run().status == "ok"
+    page_id = world.page_for(item["html_url"])["id"]
+    with ctx.session() as session:  # what the planner records after the same value failed to take twice
+        store.record_applied(
+            session, page_id, {"Labels": Applied(["bug", "ui"], ["bug"], True, misses=2)}, ctx.clock.now()
+        )
+    with served(ctx) as base:
+        html = requests.get(f"{base}/", timeout=30).text
+        metrics = families(requests.get(f"{base}/metrics", timeout=30).text)
+    assert metrics["reconcile_nonconverging_properties"][()] == 1
+    row = re.search(r'<tr class="nonconverging">(.*?)</tr>', html, re.S)
+    assert row and "Labels" in row.group(1) and "bug, ui" in row.group(1)
+    assert f'href="{item["html_url"]}"' in row.group(1)
 
 
 def test_read_only_unknown_routes_and_a_mirror_not_created_yet(world: World, tmp_path: Path) -> None:
