@@ -152,12 +152,18 @@ def emit(text: str) -> None:
 def outcome_context(settings: dict[str, Any], command: str, fmt: str) -> Context:
     """context() for a command that ends with an outcome: a failure to build it is that run's outcome."""
     try:
-        return context(settings)
+        config = load_config(settings.get("config"))
     except ReconcileError as exc:
         fail_early(settings, command, fmt, exc)
+    try:
+        return Context.build(config, fixed_now=fixed_now())
+    except ReconcileError as exc:  # the mirror, RECONCILE_NOW: the board is known, its metrics say which
+        fail_early(settings, command, fmt, exc, board=config.notion.database_id)
 
 
-def fail_early(settings: dict[str, Any], command: str, fmt: str, exc: ReconcileError) -> NoReturn:
+def fail_early(
+    settings: dict[str, Any], command: str, fmt: str, exc: ReconcileError, board: str | None = None
+) -> NoReturn:
     """A run that could not start: its JSON (when asked), its metrics, its FAILED line; exit 1."""
     from reconcile.jobs.outcome import conclude_early
     from reconcile.report import render_run
@@ -166,7 +172,7 @@ def fail_early(settings: dict[str, Any], command: str, fmt: str, exc: ReconcileE
     with signals.deferred():
         if fmt == "json":
             emit(render_run(result, fmt))
-        conclude_early(result, settings.get("metrics_textfile"), settings.get("pushgateway"))
+        conclude_early(result, settings.get("metrics_textfile"), settings.get("pushgateway"), board)
     raise SystemExit(signals.EXIT_TERMINATED if signals.received() else exc.exit_code)
 
 

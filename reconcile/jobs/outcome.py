@@ -116,9 +116,11 @@ def conclude(ctx: Context, result: RunResult, textfile: str | None, pushgateway:
     return written
 
 
-def conclude_early(result: RunResult, textfile: str | None, pushgateway: str | None) -> bool:
-    """The same for a run that never started: the board (if NOTION_DB_ID names it) failed as a whole."""
-    board = os.environ.get("NOTION_DB_ID") or "unknown"
+def conclude_early(
+    result: RunResult, textfile: str | None, pushgateway: str | None, board: str | None = None
+) -> bool:
+    """The same for a run that never started: its board (when the config or NOTION_DB_ID names it) failed."""
+    board = board or os.environ.get("NOTION_DB_ID") or "unknown"
     written = _export(process_snapshot(board, result, None, datetime.now(UTC)), textfile, pushgateway)
     log_outcome(result)
     return written

@@ -161,24 +161,36 @@ def create(ctx: Context, host: str, port: int, *, api_ttl: float = API_TTL) -> A
 
 
 def stop(server: Any) -> None:
-    """Stop a server: from its own thread (after SIGTERM) or from another one (tests, embedding)."""
-    from waitress import wasyncore
-
-    if threading.current_thread() is threading.main_thread() and not getattr(server, "_threaded", False):
-        server.task_dispatcher.shutdown()
-        server.close()
-        return
-    # closing sockets under a running select() breaks it: ask the loop's own thread to close them
-    server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+    """Stop a server whose loop has returned (Ctrl-C, SIGTERM): its workers, then its sockets."""
     server.task_dispatcher.shutdown()
+    server.close()
 
 
-def run_in_thread(server: Any) -> threading.Thread:
-    """Serve from a background thread (stop it with `stop`)."""
-    server._threaded = True
-    thread = threading.Thread(target=server.run, name="reconcile-serve", daemon=True)
-    thread.start()
-    return thread
+class InThread:
+    """A server looping in a background thread until `stop()` (tests, embedding)."""
+
+    POLL = 0.2  # seconds: how soon the loop notices `stop()`
+
+    def __init__(self, server: Any) -> None:
+        self.server, self._stopped = server, threading.Event()
+        self.thread = threading.Thread(target=self._loop, name="reconcile-serve", daemon=True)
+        self.thread.start()
+
+    def _loop(self) -> None:
+        from waitress import wasyncore
+
+        use_poll = self.server.adj.asyncore_use_poll
+        try:
+            while not self._stopped.is_set():
+                wasyncore.loop(timeout=self.POLL, map=self.server._map, use_poll=use_poll, count=1)
+        finally:
+            # closed from the loop's own thread: closing sockets under another thread's select() breaks it
+            self.server.task_dispatcher.shutdown()
+            wasyncore.close_all(self.server._map, ignore_all=True)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stopped.set()
+        self.thread.join(timeout)
 
 
 def serve(ctx: Context, host: str, port: int, *, api_ttl: float = API_TTL) -> None:

@@ -33,12 +33,11 @@ from tests.conftest import START, World, cli
 def served(ctx: Context, api_ttl: float = 60.0) -> Iterator[str]:
     """The app in waitress on a free loopback port, for as long as the block runs."""
     server = serve_app.create(ctx, "127.0.0.1", 0, api_ttl=api_ttl)
-    thread = serve_app.run_in_thread(server)
+    running = serve_app.InThread(server)
     try:
         yield f"http://127.0.0.1:{server.effective_port}"
     finally:
-        serve_app.stop(server)
-        thread.join(10)
+        running.stop()
 
 
 def families(text: str) -> dict[str, dict[tuple[tuple[str, str], ...], float]]:
