@@ -15,12 +15,12 @@ from typing import Any, NoReturn
 
 import click
 
-from reconcile import __version__
-from reconcile.config import load_config
+from reconcile import __version__, signals
+from reconcile.config import Config, load_config
 from reconcile.errors import ConfigError, ReconcileError
 from reconcile.jobs.context import Context
 from reconcile.jobs.run import RunResult
-from reconcile.logs import redact, setup
+from reconcile.logs import LogFileError, redact, setup
 from reconcile.model import parse_instant
 from reconcile.terminal import TerminalProgress, watching
 
@@ -120,7 +120,12 @@ def leaf(function: Callable[..., Any] | None = None, *, failure: Failure | None 
             value = kwargs.pop(name)
             if value is not None:
                 settings[name] = value
-        setup(log_level(settings), settings.get("log_format") or "text", settings.get("log_file"))
+        try:
+            setup(log_level(settings), settings.get("log_format") or "text", settings.get("log_file"))
+        except LogFileError as exc:
+            if getattr(function, "ends_with_outcome", False):
+                fail_early(settings, function.__name__, kwargs.get("format", "text"), exc)
+            raise
         if "format" in kwargs:  # `--format` (so RECONCILE_<COMMAND>_FORMAT reads it) is `fmt` in the bodies
             kwargs["fmt"] = kwargs.pop("format")
         if kwargs.get("fmt") != "json":
@@ -172,6 +177,13 @@ def run_failure(message: str, code: int) -> dict[str, Any]:
     return RunResult(None, status="locked" if code == EXIT_LOCKED else "failed", error=message).as_json()
 
 
+def ends_with_outcome(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Marks a command that ends with a run's outcome: even a run that cannot start leaves its metrics
+    and outcome line (a bad config, a mirror never upgraded, an unusable --log-file)."""
+    function.ends_with_outcome = True  # type: ignore[attr-defined]
+    return function
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @common_options
 @click.version_option(__version__, prog_name="reconcile")
@@ -195,7 +207,10 @@ ALL_APIS = ("notion", "github")
 
 def context(settings: dict[str, Any], *, migrate: bool = True, tokens: tuple[str, ...] = ALL_APIS) -> Context:
     """Config, mirror and clients for a command; `tokens`: the APIs it calls (whose tokens must be set)."""
-    config = load_config(settings.get("config"), tokens=tokens)
+    return _built(settings, load_config(settings.get("config"), tokens=tokens), migrate=migrate)
+
+
+def _built(settings: dict[str, Any], config: Config, *, migrate: bool = True) -> Context:
     ctx = Context.build(config, fixed_now=fixed_now(), migrate=migrate)
     if watching() and not settings.get("quiet"):
         ctx.progress = TerminalProgress()
@@ -216,10 +231,37 @@ def emit(text: str) -> None:
     click.echo(redact(text))
 
 
+def outcome_context(settings: dict[str, Any], command: str, fmt: str) -> Context:
+    """context() for a command that ends with an outcome: a failure to build it is that run's outcome."""
+    try:
+        config = load_config(settings.get("config"))
+    except ReconcileError as exc:
+        fail_early(settings, command, fmt, exc)
+    try:
+        return _built(settings, config)
+    except ReconcileError as exc:  # the mirror, RECONCILE_NOW: the board is known, its metrics say which
+        fail_early(settings, command, fmt, exc, board=config.notion.database_id)
+
+
+def fail_early(
+    settings: dict[str, Any], command: str, fmt: str, exc: ReconcileError, board: str | None = None
+) -> NoReturn:
+    """A run that could not start: its JSON (when asked), its metrics, its FAILED line; exit 1."""
+    from reconcile.jobs.outcome import conclude_early
+    from reconcile.report import render_run
+
+    result = RunResult(None, status="failed", error=redact(str(exc)), command=command)
+    with signals.deferred():
+        if fmt == "json":
+            emit(render_run(result, fmt))
+        conclude_early(result, settings.get("metrics_textfile"), settings.get("pushgateway"), board)
+    raise SystemExit(signals.EXIT_TERMINATED if signals.received() else exc.exit_code)
+
+
 def finish_run(
     result: RunResult, fmt: str, settings: dict[str, Any], ctx: Context, *, detailed: bool = False
 ) -> NoReturn:
-    """Print a run's result, export its metrics (where asked), exit with its code."""
+    """Print a run's result, export its metrics (where asked), log its outcome line, exit with its code."""
     from reconcile.report import render_run
 
     emit(render_run(result, fmt, verbose=bool(settings.get("verbose")), quiet=bool(settings.get("quiet"))))
@@ -229,14 +271,19 @@ def finish_run(
 def finish_result(
     result: RunResult, fmt: str, settings: dict[str, Any], ctx: Context, *, detailed: bool = False
 ) -> NoReturn:
-    """The printed run's error line (JSON: on stderr too), its metrics, and its exit code."""
-    if result.error and fmt == "json":
-        click.echo(f"error: {redact(result.error)}", err=True)
-    ctx.metrics.export(settings.get("metrics_textfile"), settings.get("pushgateway"))
+    """The printed run's error line (JSON: on stderr too), its metrics and outcome line, its exit code."""
+    from reconcile.jobs.outcome import conclude
+
+    with signals.deferred():  # a SIGTERM now waits for the run's end to be written
+        if result.error and fmt == "json":
+            click.echo(f"error: {redact(result.error)}", err=True)
+        exported = conclude(ctx, result, settings.get("metrics_textfile"), settings.get("pushgateway"))
     code = STATUS_EXIT[result.status]
     if code == EXIT_OK and detailed and result.dry_run and result.plan and result.plan.writes:
         code = EXIT_CHANGES
-    raise SystemExit(code)
+    if code == EXIT_OK and not exported:
+        code = EXIT_ERROR
+    raise SystemExit(signals.EXIT_TERMINATED if signals.received() else code)
 
 
 def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> None:
@@ -290,6 +337,7 @@ def format_option(command: Callable[..., Any]) -> Callable[..., Any]:
 @format_option
 @metrics_options
 @leaf(failure=run_failure)
+@ends_with_outcome
 def run(
     settings: dict[str, Any],
     dry_run: bool,
@@ -302,7 +350,7 @@ def run(
     """Lock, pull, plan, apply, report: the cron entry point."""
     from reconcile.jobs.run import execute, pull_step
 
-    ctx = context(settings)
+    ctx = outcome_context(settings, "run", fmt)
     result = execute(ctx, "run", pull_step(full=full, since=since), dry_run=dry_run, force=force)
     finish_run(result, fmt, settings, ctx, detailed=detailed_exitcode)
 
@@ -358,6 +406,7 @@ def plan(
 @format_option
 @metrics_options
 @leaf(failure=run_failure)
+@ends_with_outcome
 def apply(
     settings: dict[str, Any],
     planfile: str | None,
@@ -369,7 +418,7 @@ def apply(
     from reconcile.jobs.saved import apply_saved
 
     text = click.get_text_stream("stdin").read() if planfile == "-" else None  # before the mirror opens
-    ctx = context(settings)
+    ctx = outcome_context(settings, "apply", fmt)
     result = (
         apply_saved(ctx, "<stdin>" if planfile == "-" else planfile, force=force, text=text)
         if planfile
@@ -386,6 +435,7 @@ def apply(
 @format_option
 @metrics_options
 @leaf(failure=run_failure)
+@ends_with_outcome
 def backfill(
     settings: dict[str, Any],
     since: datetime,
@@ -399,7 +449,7 @@ def backfill(
 
     if until is not None and until < since:
         raise click.BadParameter("--until is before --since", param_hint="--until")
-    ctx = context(settings)
+    ctx = outcome_context(settings, "backfill", fmt)
     result = execute(ctx, "backfill", pull_step(since=since, until=until), dry_run=dry_run, force=force)
     finish_run(result, fmt, settings, ctx)
 
@@ -412,6 +462,7 @@ def backfill(
 @format_option
 @metrics_options
 @leaf(failure=run_failure)
+@ends_with_outcome
 def refresh(
     settings: dict[str, Any], item: str | None, page: str | None, dry_run: bool, force: bool, fmt: str
 ) -> None:
@@ -422,7 +473,7 @@ def refresh(
     if (item is None) == (page is None):
         raise click.UsageError("give exactly one of --item OWNER/REPO#N or --page PAGE_ID")
     target = parse_item(item) if item else None
-    ctx = context(settings)
+    ctx = outcome_context(settings, "refresh", fmt)
     finish_run(refresh_job(ctx, item=target, page_id=page, dry_run=dry_run, force=force), fmt, settings, ctx)
 
 
@@ -468,7 +519,7 @@ def reset(settings: dict[str, Any], clear_locks: bool, retry_failed: bool, fmt: 
 
     if not (clear_locks or retry_failed):
         raise click.UsageError("give --clear-locks and/or --retry-failed")
-    ctx = context(settings)
+    ctx = outcome_context(settings, "reset", fmt) if retry_failed else context(settings)
     cleared = clear_job(ctx) if clear_locks else None
     if not retry_failed:
         emit(render_cleared(cleared or [], fmt))
@@ -491,11 +542,12 @@ def reset(settings: dict[str, Any], clear_locks: bool, retry_failed: bool, fmt: 
 @format_option
 @metrics_options
 @leaf(failure=run_failure)
+@ends_with_outcome
 def restore(settings: dict[str, Any], as_of: datetime, dry_run: bool, force: bool, fmt: str) -> None:
     """Put mapped properties back to the values the mirror saw at an instant."""
     from reconcile.jobs.restore import restore as restore_job
 
-    ctx = context(settings)
+    ctx = outcome_context(settings, "restore", fmt)
     finish_run(restore_job(ctx, as_of, dry_run=dry_run, force=force), fmt, settings, ctx)
 
 
@@ -668,6 +720,20 @@ def health(settings: dict[str, Any], fmt: str) -> None:
     raise SystemExit(EXIT_OK if report["status"] == "ok" else EXIT_ERROR)
 
 
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=3000, show_default=True, help="Port to listen on."
+)
+@leaf
+def serve(settings: dict[str, Any], host: str, port: int) -> None:
+    """Serve /health/sync, /metrics and a status page at / (read-only) until stopped."""
+    from reconcile.serve.app import serve as serve_job
+
+    ctx = context(settings, migrate=False)  # read-only: never creates or migrates the mirror
+    serve_job(ctx, host, port)
+
+
 @cli.group()
 def db() -> None:
     """The mirror database."""
@@ -710,6 +776,7 @@ def demo(settings: dict[str, Any], directory: str, rps: float) -> None:
 
 def main(argv: list[str] | None = None) -> NoReturn:
     """Run the CLI: usage errors exit 1 (2 means changes pending); errors print one line, no traceback."""
+    signals.install()
     try:
         cli.main(args=argv, prog_name="reconcile", standalone_mode=False, auto_envvar_prefix=ENV_PREFIX)
     except click.exceptions.Exit as exc:
@@ -726,6 +793,9 @@ def main(argv: list[str] | None = None) -> NoReturn:
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         raise SystemExit(130) from None
+    except signals.Terminated as exc:  # outside a run (which records its own end): nothing to write
+        click.echo(f"{exc}", err=True)
+        raise SystemExit(signals.EXIT_TERMINATED) from None
     except Exception as exc:  # a bug: one line for the user, the traceback for the log (debug)
         from reconcile.mirror.db import mirror_error
 

@@ -159,6 +159,18 @@ class GitHubClient:
     def user(self) -> dict[str, Any]:
         return json_body(self.get("/user"))
 
+    def rate_limit(self) -> dict[str, Any] | None:
+        """The core budget: limit, remaining, reset (epoch); None where rate limiting is off (GHES).
+
+        GitHub does not count this call against the budget.
+        """
+        try:
+            body = json_body(self.get("/rate_limit"))
+        except NotFound:
+            return None
+        core = (body.get("resources") or {}).get("core") or body.get("rate")
+        return core if isinstance(core, dict) else None
+
     def repository(self, repo: str) -> dict[str, Any]:
         return json_body(self.get(f"/repos/{repo}"))
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -95,7 +96,7 @@ class Pacer:
         self.stamp = now
 
 
-Observer = Callable[[str, str, int | None], None]  # api, method, status (None: no answer)
+Observer = Callable[[str, str, int | None, float], None]  # api, method, status (None: no answer), seconds
 
 
 class Transport:
@@ -119,7 +120,7 @@ class Transport:
         self.session.headers.update(headers)
         self.rules, self.clock, self.timeout = rules, clock, timeout
         self.pacer, self.retry = pacer, retry or Retry()
-        self.observe = observe or (lambda api, method, status: None)
+        self.observe = observe or (lambda api, method, status, seconds: None)
         self.rng = rng or random.Random()
 
     def url(self, path: str) -> str:
@@ -175,10 +176,11 @@ class Transport:
             self.pacer.acquire()
         if before_send is not None:
             before_send()
+        began = time.perf_counter()  # the real duration, whatever clock the job runs on
         try:
             response = self.session.request(method, url, timeout=self.timeout, **kwargs)
         except (requests.ConnectionError, requests.Timeout) as exc:
-            self.observe(self.rules.api, method, None)
+            self._observed(method, url, None, began)
             never_sent = _never_sent(exc)
             if not idempotent and not never_sent:
                 raise AmbiguousWrite(
@@ -201,21 +203,42 @@ class Transport:
             return None
         except requests.RequestException as exc:  # a URL requests refuses, a broken body: no retry helps
             raise Unavailable(self.rules.api, f"{method} {_path(url)}: {type(exc).__name__}: {exc}") from None
-        self.observe(self.rules.api, method, response.status_code)
+        self._observed(method, url, response, began)
         return response
 
+    def _observed(self, method: str, url: str, response: requests.Response | None, began: float) -> None:
+        """Count the answer (metrics) and log it at DEBUG: method, path, status, duration, request id."""
+        seconds = time.perf_counter() - began
+        status = response.status_code if response is not None else None
+        self.observe(self.rules.api, method, status, seconds)
+        if log.isEnabledFor(logging.DEBUG):
+            fields = {
+                "api": self.rules.api,
+                "method": method,
+                "path": _path(url),
+                "status": status if status is not None else "no answer",
+                "duration_ms": round(seconds * 1000),
+                "request_id": _request_id(response),
+            }
+            log.debug("%s %s %s", self.rules.api, method, _path(url), extra=fields)
+
     def _pause(self, response: requests.Response, wait: float, method: str, url: str) -> None:
-        level = logging.WARNING if wait > LONG_WAIT else logging.INFO
+        rate_limited = self.rules.is_rate_limit(response)
+        # a rate limit is worth a warning: sustained, it is what makes runs slow or fail
+        level = logging.WARNING if rate_limited or wait > LONG_WAIT else logging.INFO
+        what = "rate limit: " if rate_limited else ""
         log.log(
             level,
-            "%s %s %s answered %s; waiting %.1f s before retrying",
+            "%s %s%s %s answered %s; waiting %.1f s before retrying",
             self.rules.api,
+            what,
             method,
             _path(url),
             response.status_code,
             wait,
+            extra={"status": response.status_code, "request_id": _request_id(response)},
         )
-        if self.pacer and self.rules.is_rate_limit(response):
+        if self.pacer and rate_limited:
             self.pacer.penalise()
         self.clock.sleep(wait)
 
@@ -236,6 +259,14 @@ def json_body(response: requests.Response) -> dict[str, Any]:
     except ValueError:
         return {}
     return body if isinstance(body, dict) else {}
+
+
+def _request_id(response: requests.Response | None) -> str | None:
+    """The API's id for the request (Notion's x-request-id, GitHub's x-github-request-id)."""
+    if response is None:
+        return None
+    names = ("x-notion-request-id", "x-request-id", "x-github-request-id")
+    return next((response.headers[name] for name in names if name in response.headers), None)
 
 
 def _never_sent(exc: Exception) -> bool:

@@ -285,7 +285,7 @@ class _Applier:
             record_write(self.ctx.config, session, op, page, now)
         self.result.applied += 1
         self.ctx.metrics.operation(op.action, "applied")
-        log.info("%s %s", op.action, op.key or op.page_id)
+        log.info("%s %s", op.action, op.key or op.page_id, extra=_fields(op, page.id, "applied"))
 
     def _fail(self, op: Operation, op_id: int, state: str, error: str) -> None:
         with self.ctx.session() as session:
@@ -293,7 +293,9 @@ class _Applier:
         self.result.failed += 1
         self.result.failures.append(Failure(op.key, op.page_id, op.action, error))
         self.ctx.metrics.operation(op.action, "failed")
-        log.error("%s %s failed: %s", op.action, op.key or op.page_id, error)
+        log.error(
+            "%s %s failed: %s", op.action, op.key or op.page_id, error, extra=_fields(op, op.page_id, state)
+        )
 
     # -- a page deleted under our feet --------------------------------------------------------
 
@@ -335,13 +337,24 @@ class _Applier:
             journal.mark(session, op_id, "skipped", self.ctx.clock.now(), error=reason)
         self.result.skipped.append(Skip(op.key, op.page_id, reason))
         self.ctx.metrics.operation(op.action, "skipped")
-        log.info("%s %s skipped: %s", op.action, op.key or op.page_id, reason)
+        log.info(
+            "%s %s skipped: %s",
+            op.action,
+            op.key or op.page_id,
+            reason,
+            extra=_fields(op, op.page_id, "skipped"),
+        )
 
     def _settle_archived(self, op: Operation, op_id: int) -> None:
         with self.ctx.session() as session:
             journal.mark(session, op_id, "applied", self.ctx.clock.now(), result_page_id=op.page_id)
         self.result.applied += 1
         self.ctx.metrics.operation(op.action, "applied")
+
+
+def _fields(op: Operation, page_id: str | None, status: str) -> dict[str, Any]:
+    """The structured fields of a write's log line (JSON logs carry them as keys)."""
+    return {"action": op.action, "key": op.key, "page_id": page_id, "status": status}
 
 
 def _makes_a_page(op: Operation) -> bool:

@@ -10,14 +10,17 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from reconcile import signals
 from reconcile.errors import Locked, ReconcileError
 from reconcile.jobs.apply import ApplyResult, apply_plan
 from reconcile.jobs.context import Context
+from reconcile.jobs.outcome import observed
 from reconcile.jobs.pause import is_paused
 from reconcile.jobs.planning import make_plan, settle
 from reconcile.jobs.pull import PullResult, pull
 from reconcile.jobs.recover import Recovery, recover
-from reconcile.mirror import runs
+from reconcile.logs import run_context
+from reconcile.mirror import journal, runs
 from reconcile.mirror.boards import Pause
 from reconcile.mirror.db import mirror_error
 from reconcile.model import Plan
@@ -41,6 +44,8 @@ class RunResult:
     error: str | None = None
     dry_run: bool = False
     paused: Pause | None = None  # the board's pause, when it is paused
+    command: str | None = None  # for the outcome line; not printed
+    duration: float | None = None  # seconds; not printed
 
     def as_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -96,24 +101,31 @@ def execute(
             run_id = runs.start(session, ctx.board, command, ctx.clock.now(), dry_run=dry_run)
     except SQLAlchemyError as exc:  # the mirror cannot even record the run: nothing else will work
         raise _mirror_failure(ctx, exc) from None
-    result = RunResult(run_id, dry_run=dry_run, paused=is_paused(ctx))
-    try:
-        if dry_run:
-            result.pulled = prepare(ctx)
-            result.plan = planner(ctx)
-        elif result.paused is None:
-            _locked_run(ctx, run_id, result, prepare, planner, force)
-        result.status = _status(result)
-    except Locked as exc:
-        result.status, result.error = "locked", str(exc)
-    except ReconcileError as exc:
-        result.status, result.error = "failed", str(exc)
-    except SQLAlchemyError as exc:  # the mirror database failed (damaged, full, locked): one line, what to do
-        result.status, result.error = "failed", _describe(ctx, exc)
-    except Exception as exc:  # a bug or an unforeseen failure: the run still ends recorded, with its JSON
-        log.debug("internal error", exc_info=True)
-        result.status, result.error = "failed", f"internal error: {type(exc).__name__}: {exc}"
-    _finish(ctx, result, ctx.clock.monotonic() - started)
+    result = RunResult(run_id, dry_run=dry_run, paused=is_paused(ctx), command=command)
+    with run_context(run_id):
+        log.info("%s started%s", command, " (dry run)" if dry_run else "", extra={"command": command})
+        try:
+            if dry_run:
+                result.pulled = prepare(ctx)
+                result.plan = planner(ctx)
+            elif result.paused is None:
+                _locked_run(ctx, run_id, result, prepare, planner, force)
+            result.status = _status(result)
+        except Locked as exc:
+            result.status, result.error = "locked", str(exc)
+        except ReconcileError as exc:
+            result.status, result.error = "failed", str(exc)
+        except signals.Terminated as exc:
+            with signals.deferred():
+                _interrupted(ctx, run_id, result, exc)
+        except SQLAlchemyError as exc:  # the mirror failed (damaged, full, locked): one line, what to do
+            result.status, result.error = "failed", _describe(ctx, exc)
+        except Exception as exc:  # a bug or an unforeseen failure: the run still ends recorded, with its JSON
+            log.debug("internal error", exc_info=True)
+            result.status, result.error = "failed", f"internal error: {type(exc).__name__}: {exc}"
+        with signals.deferred():
+            result.duration = ctx.clock.monotonic() - started
+            _finish(ctx, result)
     return result
 
 
@@ -160,30 +172,38 @@ def _describe(ctx: Context, exc: SQLAlchemyError) -> str:
     return f"internal error: {type(exc).__name__}: {exc}"
 
 
-def _finish(ctx: Context, result: RunResult, seconds: float) -> None:
-    """Close the run's row and set the run's metrics; a mirror that fails now still lets the result out."""
+def _interrupted(ctx: Context, run_id: int, result: RunResult, exc: signals.Terminated) -> None:
+    """SIGTERM: the request in flight was abandoned; journal what it and the rest of its batch became."""
+    result.status = "failed"
+    result.error = f"{exc}: the request in flight was abandoned; the next run settles it"
+    result.applied.stopped = str(exc)
+    try:
+        with ctx.session() as session:
+            settled = journal.interrupt(session, ctx.board, run_id, ctx.clock.now(), str(exc))
+    except SQLAlchemyError as error:
+        log.error("could not journal the interruption: %s", error)
+        return
+    result.applied.deferred += settled.get("deferred", 0)
+    log.warning(
+        "%s: %d operation(s) in flight left for the next run to settle, %d not sent",
+        exc,
+        settled.get("ambiguous", 0),
+        settled.get("deferred", 0),
+    )
+
+
+def _finish(ctx: Context, result: RunResult) -> None:
+    """Close the run's row, with what it observed (for metrics, `health` and `serve`); a mirror that
+    fails now still lets the result, the outcome line and the metrics out."""
+    stored = {**result.as_json(), "observed": observed(ctx.metrics, result.plan, result.duration or 0.0)}
     try:
         with ctx.session() as session:
             runs.finish(
-                session,
-                result.run_id or 0,
-                result.status,
-                ctx.clock.now(),
-                result=result.as_json(),
-                error=result.error,
+                session, result.run_id or 0, result.status, ctx.clock.now(), result=stored, error=result.error
             )
-            last = runs.last_success(session, ctx.board)
     except SQLAlchemyError as exc:
-        if mirror_error(exc) is None:
+        if mirror_error(exc, ctx.config.mirror.url) is None:
             raise
         result.status = "failed"
         result.error = result.error or _describe(ctx, exc)
-        last = None
-    metrics = ctx.metrics
-    metrics.duration.set(seconds)
-    metrics.succeeded_at(last.finished_at if last else None)
-    if result.plan is not None:
-        metrics.stale.set(len(result.plan.stale))
-        metrics.drift.set(len(result.plan.drift))
-    if result.error:
-        log.error("%s", result.error)
+        log.error("could not record the end of run %s in the mirror: %s", result.run_id, result.error)

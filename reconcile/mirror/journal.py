@@ -77,6 +77,26 @@ def mark(
     session.execute(update(OperationRow).where(OperationRow.id == op_id).values(**values))
 
 
+def interrupt(session: Session, database_id: str, run_id: int, at: datetime, why: str) -> dict[str, int]:
+    """A run stopped by a signal: what was sent may have happened (ambiguous), what was not is deferred.
+
+    The next run settles both as after a kill (recovery looks creates up by key before sending again).
+    """
+    done = {}
+    for before, after in (("sent", "ambiguous"), ("pending", "deferred")):
+        changed = session.execute(
+            update(OperationRow)
+            .where(
+                OperationRow.database_id == database_id,
+                OperationRow.run_id == run_id,
+                OperationRow.state == before,
+            )
+            .values(state=after, updated_at=at, error=why)
+        )
+        done[after] = int(changed.rowcount or 0)  # type: ignore[attr-defined]
+    return done
+
+
 def unsettled(session: Session, database_id: str, before_run: int) -> list[OperationRow]:
     """Operations the board's earlier runs left pending, sent or ambiguous."""
     query = select(OperationRow).where(

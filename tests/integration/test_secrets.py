@@ -74,7 +74,7 @@ def test_a_notion_auth_failure_exits_1_naming_the_variable_and_leaks_no_token(
     assert "NOTION_API_KEY" in done.stdout + done.stderr
     assert json.loads(done.stdout)["status"] == "failed"
     lines = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
-    assert any(line["level"] == "error" and "NOTION_API_KEY" in line["event"] for line in lines)
+    assert any(line["level"] == "ERROR" and "NOTION_API_KEY" in line["event"] for line in lines)
     places = everything_written(tmp_path, done)
     assert {"reconcile.log", "mirror.db"} <= set(places)
     assert_nowhere([env["NOTION_API_KEY"], env["GITHUB_TOKEN"]], places)
