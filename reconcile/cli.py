@@ -246,7 +246,8 @@ def outcome_context(settings: dict[str, Any], command: str, fmt: str) -> Context
 def fail_early(
     settings: dict[str, Any], command: str, fmt: str, exc: ReconcileError, board: str | None = None
 ) -> NoReturn:
-    """A run that could not start: its JSON (when asked), its metrics, its FAILED line; exit 1."""
+    """A run that could not start: its JSON (when asked), its metrics, and its FAILED outcome line (the
+    one line on stderr, with the error); exit 1."""
     from reconcile.jobs.outcome import conclude_early
     from reconcile.report import render_run
 

@@ -120,7 +120,10 @@ def kubernetes() -> dict[str, dict[str, Any]]:
         for name in ("kubernetes-cronjob.yaml", "kubernetes-serve.yaml")
         for doc in yaml.safe_load_all((ROOT / "cron" / name).read_text())
     ]
-    return {doc["kind"]: doc for doc in docs}
+    return {
+        doc["kind"] if doc["metadata"]["name"] == "reconcile" else doc["metadata"]["name"]: doc
+        for doc in docs
+    }
 
 
 def test_the_cronjob_has_a_deadline_a_migration_step_and_locked_down_containers() -> None:
@@ -138,6 +141,15 @@ def test_the_cronjob_has_a_deadline_a_migration_step_and_locked_down_containers(
     env = {item["name"]: item for item in pod["containers"][0]["env"]}
     for secret in ("NOTION_API_KEY", "GITHUB_TOKEN", "RECONCILE_DATABASE_URL"):
         assert "secretKeyRef" in env[secret]["valueFrom"], secret
+
+
+def test_the_backup_cronjob_is_locked_down_too_and_only_reads() -> None:
+    job = kubernetes()["reconcile-backup"]["spec"]["jobTemplate"]["spec"]
+    (container,) = job["template"]["spec"]["containers"]
+    assert job["activeDeadlineSeconds"] <= 1500 and "export" in " ".join(container["args"])
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert not container["image"].endswith(":latest")
+    assert "GITHUB_TOKEN" not in {item["name"] for item in container["env"]}  # a Notion read needs no more
 
 
 def test_the_image_caches_dependencies_runs_non_root_and_forwards_signals() -> None:
