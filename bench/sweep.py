@@ -36,8 +36,9 @@ from reconcile.jobs.run import execute, pull_step
 from reconcile.sandbox import Sandbox
 
 INTERVAL = timedelta(minutes=15)
-SEED_RPS = 1000.0  # seeding only: the fake clock makes any pacing free anyway
-RUN_RPS = 3.0  # the measured runs pace as in production; on the fake clock the waits cost no real time
+# Every run paces as in production: on the fake clock the waits cost no real time, and the pages get the
+# created_time a real first run gives them (at most ~180 a minute; the sweep's windows depend on it).
+RPS = 3.0
 
 
 @dataclass
@@ -74,13 +75,13 @@ def _size(pages: int, trashed: int) -> None:
         database_id = fill(sandbox, pages, timedelta(days=90))
         started = time.monotonic()
         for _ in range(2):  # creates every page, then reads them back once (see noop.py)
-            ctx = context(sandbox, database_id, mirror, SEED_RPS, clock, max_writes=pages)
+            ctx = context(sandbox, database_id, mirror, RPS, clock, max_writes=pages)
             assert execute(ctx, "run", pull_step()).status == "ok"
             ctx.close()
             clock.advance(INTERVAL.total_seconds())
         seeded = time.monotonic() - started
         print(f"{pages} items over {len(REPOS)} repos, {pages} pages: seeded in {seeded:.0f} s")
-        config = raw_config(sandbox, database_id, mirror, RUN_RPS, max_writes=pages)
+        config = raw_config(sandbox, database_id, mirror, RPS, max_writes=pages)
         rows = [_run(sandbox, clock, Path(tmp), config, "no-op, sweep every run")]
         ids = _page_ids(sandbox, database_id)
         for page_id in ids[:: len(ids) // trashed][:trashed]:
