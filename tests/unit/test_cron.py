@@ -12,4 +12,3 @@ def test_no_deployment_file_runs_a_full_pull() -> None:
     assert files
     for path in files:
         assert "--full" not in path.read_text(encoding="utf-8"), path.name
-
