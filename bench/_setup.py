@@ -46,7 +46,16 @@ def context(
     max_writes: int = 1000,
 ) -> Context:
     """The job pointed at the sandbox, with a SQLite mirror."""
-    raw: dict[str, Any] = {
+    return Context.build(
+        config_from_dict(raw_config(sandbox, database_id, mirror, rps, max_writes)), clock=clock
+    )
+
+
+def raw_config(
+    sandbox: Sandbox, database_id: str, mirror: Path, rps: float, max_writes: int = 1000
+) -> dict[str, Any]:
+    """The config (as plain data, so that a child process can be handed it) for the job on the sandbox."""
+    return {
         "version": 1,
         "github": {"api_url": sandbox.github_url, "token": sandbox.github_token, "repos": list(REPOS)},
         "notion": {
@@ -59,7 +68,6 @@ def context(
         "mapping": MAPPING,
         "apply": {"max_writes_per_run": max_writes},
     }
-    return Context.build(config_from_dict(raw), clock=clock)
 
 
 def machine() -> str:

@@ -11,7 +11,7 @@ from reconcile.jobs.context import Context
 from reconcile.jobs.planning import make_plan
 from reconcile.jobs.pull import PullResult, ask_github
 from reconcile.jobs.run import RunResult, execute
-from reconcile.mirror import store
+from reconcile.mirror import reads, store
 from reconcile.planner import Scope
 
 _ITEM = re.compile(r"^([\w.-]+/[\w.-]+)#(\d+)$")
@@ -57,6 +57,8 @@ def refresh(
             for raw in ctx.notion.find_by_key(ctx.config.mapping.key, [url]):
                 _save_page(ctx, raw, pulled)
                 page_ids.add(raw["id"])
+            if item_id is not None:
+                page_ids.update(_fetch_linked(ctx, item_id, page_ids, pulled))
         return pulled
 
     return execute(
@@ -77,6 +79,20 @@ def _fetch_item(ctx: Context, repo: str, number: int, pulled: PullResult) -> tup
         store.save_items(session, [verdict.item], now)
     pulled.github += 1
     return verdict.item.id, verdict.item.url
+
+
+def _fetch_linked(ctx: Context, item_id: int, found: set[str], pulled: PullResult) -> list[str]:
+    """The item's linked page, asked for when the key lookup did not find it alive: a page in the
+    trash or deleted is not in the database's listing, and the mirror would still take it for alive."""
+    with ctx.session() as session:
+        linked = reads.linked_page(session, ctx.board, item_id)
+    if linked is None or _bare(linked) in {_bare(page_id) for page_id in found}:
+        return []
+    return [_fetch_page(ctx, linked, pulled)[0]]
+
+
+def _bare(page_id: str) -> str:
+    return page_id.replace("-", "").lower()
 
 
 def _fetch_page(ctx: Context, page_id: str, pulled: PullResult) -> tuple[str, str | None]:

@@ -36,9 +36,10 @@ def sweep(ctx: Context, *, force: bool = False) -> int | None:
         with ctx.session() as session:
             done(ctx, session, stream)
         return 0
-    key = property_id(known_schema(ctx), ctx.config.mapping.key)
+    key = _key_property(ctx)
     if key is None:
-        log.warning("sweep skipped: the database has no property %r (run `reconcile schema check`)", key)
+        name = ctx.config.mapping.key
+        log.warning("sweep skipped: the database has no property %r (run `reconcile schema check`)", name)
         return None
     listed = {_bare(raw["id"]) for raw in ctx.notion.scan(only=[key]).pages}
     missing = [page_id for page_id in linked if _bare(page_id) not in listed]
@@ -48,6 +49,14 @@ def sweep(ctx: Context, *, force: bool = False) -> int | None:
         done(ctx, session, stream)
     log.info("sweep: %d pages listed, %d linked pages missing", len(listed), len(missing))
     return len(missing)
+
+
+def _key_property(ctx: Context) -> str | None:
+    """The key property's id, from the schema the mirror keeps; read afresh once when the kept schema
+    lacks it (the property was added since, by `schema fix` or by hand)."""
+    name = ctx.config.mapping.key
+    found = property_id(known_schema(ctx), name)
+    return found if found is not None else property_id(known_schema(ctx, refresh=True), name)
 
 
 def _ask(ctx: Context, page_id: str) -> NotionPage | None:

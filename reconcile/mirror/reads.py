@@ -101,6 +101,12 @@ def state_for(
     return MirrorState(items, pages, links, load_applied(session, list(pages)))
 
 
+def linked_page(session: Session, board: str, item_id: int) -> str | None:
+    """The id of the page the item is linked to on this board, if any."""
+    query = select(LinkRow.page_id).where(LinkRow.database_id == board, LinkRow.item_id == item_id)
+    return session.scalar(query)
+
+
 def orphan_candidates(session: Session, config: Config) -> tuple[list[NotionPage], dict[str, str]]:
     """Live pages whose key names an item GitHub confirmed gone and that no live item is linked to."""
     board = config.notion.database_id
