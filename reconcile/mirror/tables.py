@@ -237,6 +237,8 @@ class BoardRow(Base):
     schema: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the database's properties, as last read
     schema_edited_at: Mapped[datetime | None]  # the database's last_edited_time when it was read
     created_at: Mapped[datetime]
+    history_from: Mapped[datetime | None]  # restore reaches no further back: the latest cutoff pruned to
+    pruned_snapshot_id: Mapped[int | None] = mapped_column(BigInteger)  # the snapshot pruner resumes after it
 
 
 class BudgetRow(Base):
