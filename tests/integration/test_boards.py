@@ -19,7 +19,9 @@ from sqlalchemy import select
 from reconcile.clients.github import item_from_api
 from reconcile.clock import Clock, FakeClock, SystemClock
 from reconcile.jobs.context import Context
+from reconcile.jobs.refresh import refresh
 from reconcile.jobs.run import RunResult, execute, pull_step
+from reconcile.jobs.status import status
 from reconcile.mirror.items import save_pulled
 from reconcile.mirror.lock import Lease
 from reconcile.mirror.tables import GitHubItemRow, LinkRow, NotionPageRow, OperationRow
@@ -126,6 +128,71 @@ def test_a_slow_pull_never_brings_back_an_older_copy_of_a_shared_item(world: Wor
             assert kept is not None and kept.title == "After"
     finally:
         ctx.close()
+
+
+def test_an_item_transferred_to_a_repository_only_another_board_follows_is_an_orphan_here(
+    world: World, clock: FakeClock
+) -> None:
+    """Board A follows acme/web; board B follows acme/web and acme/api. The item moves to acme/api:
+    B's page follows it, A's page is an orphan for A (as it would be with no board B)."""
+    a, b = two_boards(world)
+    only_web = {"github__repos": ["acme/web"]}
+    issue = world.issue(title="Wanderer")
+    assert a.run(**only_web).status == "ok" and b.run().status == "ok"
+    clock.advance(120)
+    moved = world.sandbox.github.transfer_issue("acme/web", issue["number"], "acme/api")
+
+    assert b.run().status == "ok"  # B stores the item at its new place first
+    full = a.context(**only_web)
+    try:
+        result = execute(full, "run", pull_step(full=True))
+    finally:
+        full.close()
+
+    assert result.plan is not None
+    assert [orphan.key for orphan in result.plan.orphans] == [issue["html_url"]]
+    (kept,) = b.pages()
+    assert kept["properties"]["GitHub URL"]["url"] == moved["html_url"]
+
+
+def test_refreshing_another_boards_page_is_refused_and_leaves_it_alone(
+    world: World, clock: FakeClock
+) -> None:
+    a, b = two_boards(world)
+    issue = world.issue(title="Theirs")
+    assert a.run().status == "ok" and b.run().status == "ok"
+    clock.advance(3600)
+    assert b.run().status == "ok"  # B's pulls no longer look at its page: it was not edited since
+    (theirs,) = b.pages()
+
+    ctx = a.context()
+    try:
+        result = refresh(ctx, page_id=theirs["id"])
+    finally:
+        ctx.close()
+
+    assert result.status == "failed" and f"not a page of database {a.database_id}" in str(result.error)
+    clock.advance(600)
+    world.sandbox.github.update_issue("acme/web", issue["number"], state="closed")
+    assert b.run().status == "ok"
+    (page,) = b.pages()  # updated in place: B's page was never taken for gone
+    assert page["id"] == theirs["id"] and b.status_of(issue["html_url"]) == "Done"
+
+
+def test_status_shows_the_boards_own_runs_and_cursors(world: World) -> None:
+    a, b = two_boards(world)
+    world.issue(title="Seen by both")
+    assert a.run().status == "ok" and b.run().status == "ok" and b.run().status == "ok"
+
+    ctx = a.context()
+    try:
+        report = status(ctx)
+    finally:
+        ctx.close()
+
+    assert len(report["runs"]) == 1
+    streams = [cursor["stream"] for cursor in report["cursors"]]
+    assert streams and all(a.database_id in stream and b.database_id not in stream for stream in streams)
 
 
 # -- two boards on one PostgreSQL mirror, in processes of their own ------------------------------
