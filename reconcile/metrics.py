@@ -12,7 +12,8 @@ from reconcile.errors import ReconcileError
 class Metrics:
     """The metrics named in CONTRACT §9, in a registry of their own."""
 
-    def __init__(self) -> None:
+    def __init__(self, board: str | None = None) -> None:
+        self.board = board  # boards pushing to one Pushgateway each keep a group of their own
         self.registry = CollectorRegistry()
         self.sync_failures = Counter(
             "notion_sync_failures", "Operations that failed to apply to Notion.", registry=self.registry
@@ -59,6 +60,7 @@ class Metrics:
             if textfile:
                 write_to_textfile(textfile, self.registry)
             if pushgateway:
-                push_to_gateway(pushgateway, job="reconcile", registry=self.registry)
+                grouping = {"board": self.board} if self.board else None
+                push_to_gateway(pushgateway, job="reconcile", registry=self.registry, grouping_key=grouping)
         except OSError as exc:
             raise ReconcileError(f"metrics: cannot write {textfile or pushgateway}: {exc}") from None

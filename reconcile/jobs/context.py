@@ -56,7 +56,7 @@ class Context:
             secret.get_secret_value() for secret in (config.notion.token, config.github.token) if secret
         )
         add_secrets(os.environ.get(name) for name in SECRET_VARIABLES)  # as set, before config stripped them
-        metrics = Metrics()
+        metrics = Metrics(config.notion.database_id)
         engine = open_engine(config.mirror.url)
         if migrate:
             ensure_schema(engine)

@@ -63,5 +63,5 @@ def test_metrics_are_pushed_to_a_pushgateway(world: World, tmp_path: Path) -> No
     server.server_close()
     assert done.returncode == 0 and json.loads(done.stdout)["applied"] == 1
     ((path, body),) = received
-    assert path == "/metrics/job/reconcile"
+    assert path == f"/metrics/job/reconcile/board/{world.database_id}"  # a group per board
     assert b'reconcile_operations_total{action="create",result="applied"} 1.0' in body
