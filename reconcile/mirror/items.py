@@ -4,9 +4,12 @@ repository, so a pull must neither undo another board's newer copy nor hide a ch
 - A copy older than the mirror's (by GitHub's `updated_at`) never overwrites it: a slow pull of one
   board cannot bring back what another board's faster pull already replaced.
 - An item this board's pull fetched is looked at by this board's next plan, even when another board
-  stored it first (the row did not change, so it was not rewritten): its `seen_at` is moved up to
-  now when it lies before this board's plan watermark. Another board's clock, or a pull of another
-  board that committed long after it stamped its rows, then never makes this board miss the change.
+  stored it first (the row did not change, so it was not rewritten): when another board's pull
+  stamped its `seen_at` (`seen_by`) and the stamp lies before this board's plan watermark, it is
+  moved up to now (never back: the watermark is earlier than now). Another board's clock, or a pull
+  of another board that committed long after it stamped its rows, then never makes this board miss
+  the change. A board's own stamps are on its own clock, and re-reading its own rows (the pulls'
+  lookback) makes no plan work.
 - Rows are written in id order, so that boards pulling the same repository at once on PostgreSQL lock
   them in one order and never deadlock.
 """
@@ -29,7 +32,9 @@ from reconcile.model import GitHubItem
 
 def save_pulled(session: Session, board: str, items: Iterable[GitHubItem], seen_at: datetime) -> int:
     """Store items a pull of `board` fetched; returns how many."""
-    rows = sorted((_item_row(clean(item), seen_at) for item in items), key=lambda row: row["id"])
+    rows = sorted(
+        ({**_item_row(clean(item), seen_at), "seen_by": board} for item in items), key=lambda row: row["id"]
+    )
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     table = GitHubItemRow.__table__
     for start in range(0, len(rows), CHUNK):
@@ -51,8 +56,16 @@ def save_pulled(session: Session, board: str, items: Iterable[GitHubItem], seen_
 
 
 def _noticed(board: str, ids: list[int], seen_at: datetime) -> Update:
-    """Move `seen_at` up for those of these items that the board's next plan would not look at
-    (none before the board's first plan: that one looks at every item)."""
+    """Stamp those of these items that another board stored and that this board's next plan would not
+    look at (none before the board's first plan: that one looks at every item)."""
     watermark = select(BoardRow.planned_at).where(BoardRow.database_id == board).scalar_subquery()
     table = GitHubItemRow.__table__
-    return update(table).where(table.c.id.in_(ids), table.c.seen_at < watermark).values(seen_at=seen_at)
+    return (
+        update(table)
+        .where(
+            table.c.id.in_(ids),
+            table.c.seen_by.is_distinct_from(board),
+            table.c.seen_at < watermark,
+        )
+        .values(seen_at=seen_at, seen_by=board)
+    )

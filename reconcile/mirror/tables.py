@@ -72,6 +72,7 @@ class GitHubItemRow(Base):
     closed_at: Mapped[datetime | None]
     merged_at: Mapped[datetime | None]
     seen_at: Mapped[datetime]
+    seen_by: Mapped[str | None] = mapped_column(String(64))  # the board whose pull stamped seen_at
     __table_args__ = (
         Index("ix_github_items_repo_number", "repo", "number"),
         Index("ix_github_items_seen_at", "seen_at"),
