@@ -58,6 +58,22 @@ class Rules(Protocol):
     def is_rate_limit(self, response: requests.Response) -> bool: ...
 
 
+class Pacing(Protocol):
+    """How requests to one API are spaced: this process's own bucket (`Pacer`), or a budget shared
+    by several processes (reconcile.mirror.budget)."""
+
+    rate: float  # requests per second allowed now (lower after a rate limit)
+
+    def acquire(self) -> None:
+        """Wait until a request may be sent."""
+
+    def penalise(self, wait: float = 0.0) -> None:
+        """After a rate limit whose answer asked for `wait` seconds (which the caller waits out)."""
+
+    def reward(self) -> None:
+        """After a request that went through."""
+
+
 class Pacer:
     """A token bucket shared by every call to one API; it slows down after a rate limit."""
 
@@ -77,8 +93,8 @@ class Pacer:
             self._refill()
         self.tokens -= 1
 
-    def penalise(self) -> None:
-        """After a 429: start from an empty bucket at half the rate."""
+    def penalise(self, wait: float = 0.0) -> None:
+        """After a 429: start from an empty bucket at half the rate (the caller waits `wait` out)."""
         self.rate = max(self.target / 8, self.rate / 2)
         self.tokens = min(self.tokens, 0.0)
         self.calm = 0
@@ -110,7 +126,7 @@ class Transport:
         clock: Clock,
         *,
         timeout: float,
-        pacer: Pacer | None = None,
+        pacer: Pacing | None = None,
         retry: Retry | None = None,
         observe: Observer | None = None,
         rng: random.Random | None = None,
@@ -239,7 +255,7 @@ class Transport:
             extra={"status": response.status_code, "request_id": _request_id(response)},
         )
         if self.pacer and rate_limited:
-            self.pacer.penalise()
+            self.pacer.penalise(wait)
         self.clock.sleep(wait)
 
 

@@ -25,7 +25,7 @@ from reconcile.clients.errors import (
     RateLimited,
     Unavailable,
 )
-from reconcile.clients.http import Observer, Pacer, Retry, Transport, json_body, retry_after
+from reconcile.clients.http import Observer, Pacer, Pacing, Retry, Transport, json_body, retry_after
 from reconcile.clock import Clock
 from reconcile.config import NotionConfig
 from reconcile.model import NotionPage, iso, parse_instant
@@ -111,6 +111,7 @@ class NotionClient:
         retry: Retry | None = None,
         rng: Any = None,
         query_limit: int = QUERY_RESULT_LIMIT,
+        pacer: Pacing | None = None,
     ) -> None:
         self.config = config
         self.database_id = config.database_id
@@ -132,7 +133,7 @@ class NotionClient:
             NotionRules(retry, rng),
             clock,
             timeout=config.timeout_seconds,
-            pacer=Pacer(config.requests_per_second, clock),
+            pacer=pacer or Pacer(config.requests_per_second, clock),  # a shared budget, or our own
             retry=retry,
             observe=observe,
             rng=rng,

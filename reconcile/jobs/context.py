@@ -18,6 +18,7 @@ from reconcile.config import Config
 from reconcile.logs import add_secrets
 from reconcile.metrics import Metrics
 from reconcile.mirror import store
+from reconcile.mirror.budget import notion_pacing
 from reconcile.mirror.db import ensure_schema, open_engine
 from reconcile.mirror.lock import HEARTBEAT_SECONDS, Lease
 from reconcile.planner import MirrorState
@@ -59,7 +60,13 @@ class Context:
         engine = open_engine(config.mirror.url)
         if migrate:
             ensure_schema(engine)
-        notion = NotionClient(config.notion, clock, observe=metrics.request, query_limit=query_limit)
+        notion = NotionClient(
+            config.notion,
+            clock,
+            observe=metrics.request,
+            query_limit=query_limit,
+            pacer=notion_pacing(engine, config.notion, clock),  # shared with other boards when named
+        )
         github = GitHubClient(config.github, clock, observe=metrics.request)
         return cls(config, engine, clock, notion, github, metrics, fixed_now)
 

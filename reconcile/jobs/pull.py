@@ -22,6 +22,7 @@ from reconcile.jobs.dbschema import checked_schema
 from reconcile.jobs.schedule import done, due
 from reconcile.jobs.sweep import sweep, sweep_stream
 from reconcile.mirror import store
+from reconcile.mirror.items import save_pulled
 from reconcile.model import GitHubItem, NotionPage
 
 log = logging.getLogger("reconcile.pull")
@@ -148,8 +149,8 @@ def _store_items(
 
 
 def _save_items(ctx: Context, items: list[GitHubItem], now: datetime) -> int:
-    with ctx.session() as session:
-        return store.save_items(session, items, now)
+    with ctx.session() as session:  # items are shared between boards: see mirror/items.py
+        return save_pulled(session, ctx.board, items, now)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from reconcile.jobs.planning import make_plan
 from reconcile.jobs.pull import PullResult, ask_github
 from reconcile.jobs.run import RunResult, execute
 from reconcile.mirror import reads, store
+from reconcile.mirror.boards import owns_page
 from reconcile.planner import Scope
 
 _ITEM = re.compile(r"^([\w.-]+/[\w.-]+)#(\d+)$")
@@ -100,6 +101,8 @@ def _fetch_page(ctx: Context, page_id: str, pulled: PullResult) -> tuple[str, st
     raw = ctx.notion.get_page(page_id)
     if raw is None:
         with ctx.session() as session:
+            if not owns_page(session, ctx.board, page_id):  # another board's page: never mark it gone
+                raise ConfigError(f"--page: {page_id} is not a page of database {ctx.board}")
             store.mark_page(session, page_id, in_trash=False, gone=True)
             known = store.find_page(session, page_id)
         return page_id, known.key if known else None

@@ -8,8 +8,7 @@ from datetime import datetime
 from reconcile.errors import ReconcileError
 from reconcile.jobs.context import Context
 from reconcile.jobs.run import RunResult, execute, pull_step
-from reconcile.mirror import store
-from reconcile.mirror.history import earliest_snapshot
+from reconcile.mirror.history import reach, values_at
 from reconcile.model import Change, NotionPage, Operation, Plan, Prop, iso
 from reconcile.planner import plan
 from reconcile.values import equal
@@ -27,22 +26,24 @@ def restore(ctx: Context, as_of: datetime, *, dry_run: bool = False, force: bool
 
 
 def check_reach(ctx: Context, as_of: datetime) -> None:
-    """Refuse an instant the mirror has no values for: it would silently restore nothing."""
+    """Refuse an instant the mirror has no values for, or no longer keeps them all for (retention):
+    it would silently restore nothing, or only part."""
+    retention = ctx.config.mirror.retention
     with ctx.session() as session:
-        earliest = earliest_snapshot(session, ctx.board)
+        earliest = reach(session, ctx.board, ctx.now(), retention)
     if earliest is None:
         raise BeyondHistory("restore: the mirror has no history of this database yet (run `reconcile run`)")
     if as_of < earliest:
         raise BeyondHistory(
             f"restore: --as-of {iso(as_of)} is before the mirror's history, which reaches back to "
-            f"{iso(earliest)} (mirror.retention: {ctx.config.mirror.retention.total_seconds() / 86400:g}d)"
+            f"{iso(earliest)} (mirror.retention: {retention.total_seconds() / 86400:g}d)"
         )
 
 
 def _plan(ctx: Context, as_of: datetime) -> Plan:
     state = ctx.mirror_state()
     with ctx.session() as session:
-        then = store.snapshot_values(session, as_of)
+        then = values_at(session, ctx.board, as_of)
     names = [ctx.config.mapping.key, *ctx.config.mapping.properties]
     operations = restore_operations(state.pages, then, names, as_of)
     linked = plan(ctx.config, state, ctx.now()).linked  # the same base as a fresh plan's change ratio

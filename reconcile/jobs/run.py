@@ -17,6 +17,7 @@ from reconcile.jobs.context import Context
 from reconcile.jobs.outcome import observed
 from reconcile.jobs.pause import is_paused
 from reconcile.jobs.planning import make_plan, settle
+from reconcile.jobs.prune import prune_quietly
 from reconcile.jobs.pull import PullResult, pull
 from reconcile.jobs.recover import Recovery, recover
 from reconcile.logs import run_context
@@ -110,6 +111,8 @@ def execute(
                 result.plan = planner(ctx)
             elif result.paused is None:
                 _locked_run(ctx, run_id, result, prepare, planner, force)
+                if command == "run":  # the scheduled run keeps the mirror's history within mirror.retention
+                    prune_quietly(ctx, run_id)
             result.status = _status(result)
         except Locked as exc:
             result.status, result.error = "locked", str(exc)

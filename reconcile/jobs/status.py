@@ -23,7 +23,7 @@ def status(ctx: Context) -> dict[str, Any]:
             session, ctx.board, ("pending", "sent", "ambiguous", "failed", "deferred")
         )
         failures = journal.failed(session, ctx.board)
-        cursors = store.cursors(session)
+        cursors = [row for row in store.cursors(session) if _of_board(row.stream, ctx.board)]
         stuck = store.nonconverging(session, ctx.board, MAX_MISSES)
         pause = boards.paused(session, ctx.board)
     holder = lock.current_holder(ctx.engine, ctx.board)
@@ -58,6 +58,11 @@ def status(ctx: Context) -> dict[str, Any]:
             for row in cursors
         ],
     }
+
+
+def _of_board(stream: str, board: str) -> bool:
+    """Whether a stream is the board's own (notion:B, github:B:repo, sweep:B): other boards' are theirs."""
+    return board in stream.split(":")
 
 
 def _run(row: Any) -> dict[str, Any]:

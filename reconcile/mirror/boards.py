@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from reconcile.mirror.store import upsert
-from reconcile.mirror.tables import BoardRow
+from reconcile.mirror.tables import BoardRow, NotionPageRow
 from reconcile.model import iso
 
 
@@ -83,6 +83,14 @@ def mark_planned(session: Session, database_id: str, fingerprint: str, watermark
     """Remember that everything seen before `watermark` was planned under this mapping, and applied."""
     ensure_board(session, database_id, watermark)
     _set(session, database_id, mapping_fingerprint=fingerprint, planned_at=watermark)
+
+
+def owns_page(session: Session, database_id: str, page_id: str) -> bool:
+    """Whether the page is not known as another board's (a page the mirror does not know may be this
+    board's: it was never pulled)."""
+    query = select(NotionPageRow.database_id).where(NotionPageRow.id == page_id)
+    owner = session.scalar(query)
+    return owner is None or owner == database_id
 
 
 def _set(session: Session, database_id: str, **values: Any) -> None:

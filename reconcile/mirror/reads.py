@@ -108,7 +108,9 @@ def linked_page(session: Session, board: str, item_id: int) -> str | None:
 
 
 def orphan_candidates(session: Session, config: Config) -> tuple[list[NotionPage], dict[str, str]]:
-    """Live pages whose key names an item GitHub confirmed gone and that no live item is linked to."""
+    """Live pages whose key names an item GitHub confirmed gone and that no live item of the board is
+    linked to (an item another board stored at its new place, a repository this board does not follow,
+    is not this board's)."""
     board = config.notion.database_id
     owned = (
         select(literal(1))
@@ -117,6 +119,7 @@ def orphan_candidates(session: Session, config: Config) -> tuple[list[NotionPage
         .where(
             LinkRow.database_id == board,
             LinkRow.page_id == NotionPageRow.id,
+            GitHubItemRow.repo.in_(config.github.repos),
             GitHubItemRow.url.not_in(select(GoneItemRow.key)),
         )
     )

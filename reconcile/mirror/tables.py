@@ -72,6 +72,7 @@ class GitHubItemRow(Base):
     closed_at: Mapped[datetime | None]
     merged_at: Mapped[datetime | None]
     seen_at: Mapped[datetime]
+    seen_by: Mapped[str | None] = mapped_column(String(64))  # the board whose pull stamped seen_at
     __table_args__ = (
         Index("ix_github_items_repo_number", "repo", "number"),
         Index("ix_github_items_seen_at", "seen_at"),
@@ -237,6 +238,8 @@ class BoardRow(Base):
     schema: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the database's properties, as last read
     schema_edited_at: Mapped[datetime | None]  # the database's last_edited_time when it was read
     created_at: Mapped[datetime]
+    history_from: Mapped[datetime | None]  # restore reaches no further back: the latest cutoff pruned to
+    pruned_snapshot_id: Mapped[int | None] = mapped_column(BigInteger)  # the snapshot pruner resumes after it
 
 
 class BudgetRow(Base):

@@ -1,0 +1,142 @@
+"""Retention (`mirror.retention`): a board's runs, journal entries and snapshots older than the cutoff are
+deleted, a bounded batch per call, each batch in the caller's (short) transaction.
+
+What is still needed is never deleted:
+- journal entries not settled (pending, sent, ambiguous): recovery looks them up;
+- the board's last successful run (health reads it), the running run, and runs that still have entries;
+- per (page, property), the newest snapshot at or before the cutoff, so that `restore --as-of` any instant
+  from the cutoff on still finds every value.
+
+Snapshots are walked in id order from where the last call stopped (`boards.pruned_snapshot_id`): each
+snapshot at or before the cutoff deletes the older ones of its (page, property). A run's work is
+therefore the history written since the last prune, not the whole history, and a first prune of a
+large old mirror spreads over several runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, delete, exists, or_, select, update
+from sqlalchemy.orm import Session, aliased
+
+from reconcile.mirror.boards import ensure_board
+from reconcile.mirror.journal import UNSETTLED
+from reconcile.mirror.tables import BoardRow, NotionPageRow, OperationRow, RunRow, SnapshotRow
+
+
+def _board(column: Any, board: str) -> ColumnElement[bool]:
+    """Rows of the board, and rows from before 0.2 that name no board (no other board owns them)."""
+    return or_(column == board, column.is_(None))
+
+
+def mark_reach(session: Session, board: str, cutoff: datetime, at: datetime) -> None:
+    """From now on the board's history reaches back no further than `cutoff` (it only ever moves on)."""
+    ensure_board(session, board, at)
+    session.execute(
+        update(BoardRow)
+        .where(
+            BoardRow.database_id == board,
+            or_(BoardRow.history_from.is_(None), BoardRow.history_from < cutoff),
+        )
+        .values(history_from=cutoff)
+    )
+
+
+def history_from(session: Session, board: str) -> datetime | None:
+    """The latest cutoff the board's history was pruned to (None: never pruned)."""
+    return session.scalar(select(BoardRow.history_from).where(BoardRow.database_id == board))
+
+
+def prune_operations(session: Session, board: str, cutoff: datetime, limit: int) -> int:
+    """Delete up to `limit` settled journal entries last touched before the cutoff; returns how many."""
+    ids = list(
+        session.scalars(
+            select(OperationRow.id)
+            .where(
+                _board(OperationRow.database_id, board),
+                OperationRow.updated_at < cutoff,
+                OperationRow.state.not_in(UNSETTLED),
+            )
+            .limit(limit)
+        )
+    )
+    if ids:
+        session.execute(delete(OperationRow).where(OperationRow.id.in_(ids)))
+    return len(ids)
+
+
+def prune_runs(session: Session, board: str, cutoff: datetime, limit: int, keep: Collection[int]) -> int:
+    """Delete up to `limit` runs started before the cutoff that no journal entry names, except `keep`."""
+    named = exists().where(OperationRow.run_id == RunRow.id)
+    ids = list(
+        session.scalars(
+            select(RunRow.id)
+            .where(
+                _board(RunRow.database_id, board),
+                RunRow.started_at < cutoff,
+                RunRow.id.not_in(list(keep)),
+                ~named,
+            )
+            .limit(limit)
+        )
+    )
+    if ids:
+        session.execute(delete(RunRow).where(RunRow.id.in_(ids)))
+    return len(ids)
+
+
+def prune_snapshots(session: Session, board: str, cutoff: datetime, limit: int) -> tuple[int, bool]:
+    """Walk up to `limit` more of the board's snapshots; each at or before the cutoff deletes the older
+    snapshots of its (page, property). Returns how many were deleted, and whether the walk caught up."""
+    after = session.scalar(select(BoardRow.pruned_snapshot_id).where(BoardRow.database_id == board)) or 0
+    rows = session.execute(
+        select(SnapshotRow.id, SnapshotRow.seen_at)
+        .join(NotionPageRow, NotionPageRow.id == SnapshotRow.page_id)
+        .where(NotionPageRow.database_id == board, SnapshotRow.id > after)
+        .order_by(SnapshotRow.id)
+        .limit(limit)
+    ).all()
+    window = []
+    for row in rows:  # the walk stops at the first snapshot still within retention: it waits there
+        if row.seen_at > cutoff:
+            break
+        window.append(row.id)
+    caught_up = len(window) < limit
+    if not window:
+        return 0, caught_up
+    upto = window[-1]
+    deleted = session.execute(
+        delete(SnapshotRow).where(SnapshotRow.id.in_(_superseded(board, after, upto, cutoff)))
+    )
+    session.execute(update(BoardRow).where(BoardRow.database_id == board).values(pruned_snapshot_id=upto))
+    return int(deleted.rowcount or 0), caught_up  # type: ignore[attr-defined]
+
+
+def _superseded(board: str, after: int, upto: int, cutoff: datetime) -> Select[tuple[int]]:
+    """Ids of snapshots older, by (seen_at, id), than a window's snapshot of the same (page, property)."""
+    newer, older = aliased(SnapshotRow), aliased(SnapshotRow)
+    return (
+        select(older.id)
+        .select_from(newer)
+        .join(NotionPageRow, NotionPageRow.id == newer.page_id)
+        .join(
+            older,
+            and_(
+                older.page_id == newer.page_id,
+                older.property == newer.property,
+                or_(
+                    older.seen_at < newer.seen_at,
+                    and_(older.seen_at == newer.seen_at, older.id < newer.id),
+                ),
+            ),
+        )
+        .where(
+            NotionPageRow.database_id == board,
+            newer.id > after,
+            newer.id <= upto,
+            newer.seen_at <= cutoff,
+        )
+    )
