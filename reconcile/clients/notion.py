@@ -200,25 +200,33 @@ class NotionClient:
     def _windows(
         self, scan: Scan, stamp: str, since: datetime | None, until: datetime | None, only: list[str] | None
     ) -> Iterator[dict[str, Any]]:
-        """Query in windows: when one query hits the result cap, go on from the last timestamp seen."""
-        lower, boundary = since, set[str]()
+        """Query in windows: when one query hits the result cap, go on from the last timestamp seen.
+
+        The next window starts at that timestamp (Notion's are to the minute), so the ids already seen at
+        it (`boundary`, at `edge`) are skipped; a window of nothing new means more pages share one
+        timestamp than one query returns: the listing cannot be completed, and says so.
+        """
+        lower, boundary, edge = since, set[str](), None
         while True:
-            fresh, truncated, last = 0, False, None
+            fresh, truncated, newest = 0, False, None
             for page, capped in self._query(self._window_filter(stamp, lower, until), stamp, scan, only):
-                truncated = truncated or capped
+                truncated, newest = truncated or capped, page[stamp]
                 if page["id"] in boundary:
                     continue  # seen in the previous window's last minute
-                if page[stamp] != last:
-                    boundary, last = set(), page[stamp]
+                if page[stamp] != edge:
+                    boundary, edge = set(), page[stamp]
                 boundary.add(page["id"])
                 fresh += 1
                 scan.count += 1
                 yield page
-            if not truncated or last is None:
+            if not truncated or newest is None:
                 return
             if fresh == 0:
-                raise InvalidRequest("notion", f"more than {self.query_limit} pages share one {stamp}")
-            lower = datetime.fromisoformat(last.replace("Z", "+00:00"))
+                raise InvalidRequest(
+                    "notion",
+                    f"more than {self.query_limit} pages share one {stamp} ({newest}): cannot list them all",
+                )
+            lower = datetime.fromisoformat(newest.replace("Z", "+00:00"))
 
     def _window_filter(
         self, stamp: str, lower: datetime | None, until: datetime | None

@@ -35,9 +35,10 @@ def built(sandbox: Sandbox, tmp_path: Path) -> tuple[World, Path, Path]:
 
 
 def assert_one_line(done: subprocess.CompletedProcess[str], *words: str) -> str:
-    """Exit 1 with a single `error:` line holding the words; nothing that looks like a crash."""
+    """Exit 1 with a single error line holding the words (`error: ...`, or for a run that could not start
+    its FAILED outcome line); nothing that looks like a crash."""
     assert done.returncode == 1, done.stdout + done.stderr
-    lines = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    lines = [line for line in done.stderr.splitlines() if line.startswith("error:") or " FAILED: " in line]
     assert len(lines) == 1, done.stderr
     for noise in ("internal error", "Traceback", "[SQL", "sqlalchemy", "Background on this error"):
         assert noise not in done.stdout + done.stderr
