@@ -180,7 +180,7 @@ def test_status_shows_runs_failures_and_the_lock_then_reset_retries_the_failures
         Fault(api="notion", kind="status", status=400, method="POST", path=pages, times=1, message=odd)
     )
     assert world.run().status == "partial"
-    put_lock(world, host="other-host", pid=4242, expires_in=-60)
+    put_lock(world, host="other-host", pid=4242, expires_in=-120)  # past the lease and its grace
     config = str(world.write_config(tmp_path / "config.yaml"))
 
     status = cli("status", "--format", "json", "-c", config)
