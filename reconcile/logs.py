@@ -29,9 +29,9 @@ FIELDS = ("action", "key", "page_id", "status", "method", "path", "request_id", 
 
 _RUN: ContextVar[int | None] = ContextVar("reconcile_run_id", default=None)
 # Threads do not inherit context variables (the lock's heartbeat thread, say): they fall back to the
-# run the process is in. A process runs one run at a time; the context variable keeps tests that run
-# several in threads apart.
-_PROCESS_RUN: list[int | None] = [None]
+# run the process is in, when it is in exactly one. A process runs one run at a time; the context variable
+# keeps tests that run several in threads apart (and then the fallback names none).
+_ACTIVE: list[int | None] = []
 
 
 class LogFileError(ReconcileError):
@@ -77,16 +77,18 @@ def redact(text: str) -> str:
 def run_context(run_id: int | None) -> Iterator[None]:
     """Every log line inside carries this run's id."""
     token = _RUN.set(run_id)
-    previous, _PROCESS_RUN[0] = _PROCESS_RUN[0], run_id
+    _ACTIVE.append(run_id)
     try:
         yield
     finally:
         _RUN.reset(token)
-        _PROCESS_RUN[0] = previous
+        _ACTIVE.remove(run_id)
 
 
 def current_run() -> int | None:
-    return _RUN.get() if _RUN.get() is not None else _PROCESS_RUN[0]
+    if _RUN.get() is not None:
+        return _RUN.get()
+    return _ACTIVE[0] if len(_ACTIVE) == 1 else None
 
 
 class RunId(logging.Filter):
