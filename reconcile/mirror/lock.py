@@ -344,10 +344,7 @@ def clear(engine: Engine, clock: Clock, board: str, grace: timedelta = GRACE) ->
             connection.execute(text("SELECT clock_timestamp()")).scalar_one() if _pg(engine) else clock.now()
         )
         if holder is not None and holder.gone(now, grace) is None:
-            return [
-                f"the lock is held by a live run: {holder.describe()}, lease until "
-                f"{holder.expires_at:%Y-%m-%d %H:%M:%S}Z; left alone (it is taken over once it expires)"
-            ]
+            return [_left_alone(holder, now, grace)]
         done = []
         if holder is not None:
             connection.execute(delete(LockRow).where(LockRow.name == name, LockRow.holder == holder.holder))
@@ -358,6 +355,17 @@ def clear(engine: Engine, clock: Clock, board: str, grace: timedelta = GRACE) ->
         elif _pg(engine) and _advisory_sessions(connection, name):
             done.append("a PostgreSQL session holds the advisory lock with no lease; left alone")
     return done
+
+
+def _left_alone(holder: Holder, now: datetime, grace: timedelta) -> str:
+    """Why `reset --clear-locks` does not touch a holder that may still write."""
+    until = f"{holder.expires_at:%H:%M:%S}Z"
+    if holder.expires_at > now:
+        state = f"the lock is held by a live run: {holder.describe()}, lease until {until}"
+    else:
+        state = f"the lease of {holder.describe()} expired at {until}, but a write it sent may still land"
+    free_at = holder.expires_at + grace
+    return f"{state}; left alone (free from {free_at:%Y-%m-%d %H:%M:%S}Z, or once that process ends)"
 
 
 def _pg(engine: Engine) -> bool:
