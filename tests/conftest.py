@@ -72,16 +72,22 @@ def sqlite_url(tmp_path: Path) -> str:
 
 
 def fresh_postgres() -> Iterator[str]:
+    """A new database on the server, migrated; dropped afterwards."""
+    for url in empty_postgres_database():
+        engine = open_engine(url)
+        upgrade(engine)
+        engine.dispose()
+        yield url
+
+
+def empty_postgres_database() -> Iterator[str]:
+    """A new database on the server with nothing in it (what a mirror is before `db upgrade`)."""
     name = f"reconcile_test_{uuid.uuid4().hex[:12]}"
     admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
-    engine = open_engine(url)
-    upgrade(engine)
-    engine.dispose()
     try:
-        yield url
+        yield PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
     finally:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -43,15 +43,7 @@ def status(ctx: Context) -> dict[str, Any]:
             }
             for row in failures
         ],
-        "lock": None
-        if holder is None
-        else {
-            "host": holder.host,
-            "pid": holder.pid,
-            "acquired_at": iso(holder.acquired_at),
-            "heartbeat_at": iso(holder.heartbeat_at),
-            "expires_at": iso(holder.expires_at),
-        },
+        "lock": holder.as_json() if holder is not None else None,
         "nonconverging": stuck,
         "cursors": [
             {"stream": row.stream, "since": iso(row.value), "last_full_pull": iso(row.full_at)}

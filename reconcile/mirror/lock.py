@@ -27,6 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import TracebackType
+from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, select, text, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -34,6 +35,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from reconcile.clock import Clock
 from reconcile.errors import Locked
 from reconcile.mirror.tables import LockRow
+from reconcile.model import iso
 
 log = logging.getLogger("reconcile.lock")
 
@@ -66,6 +68,15 @@ class Holder:
 
     def describe(self) -> str:
         return f"pid {self.pid} on {self.host} since {self.acquired_at:%Y-%m-%d %H:%M:%S}Z"
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "host": self.host,
+            "pid": self.pid,
+            "acquired_at": iso(self.acquired_at),
+            "heartbeat_at": iso(self.heartbeat_at),
+            "expires_at": iso(self.expires_at),
+        }
 
     def gone(self, now: datetime, grace: timedelta) -> str | None:
         """Why this holder may be taken over, or None while it may still be writing."""

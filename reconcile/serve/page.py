@@ -80,15 +80,7 @@ def status_page(ctx: Context) -> dict[str, Any]:
         "paused": {"at": iso(board.paused_at), "reason": board.paused_reason}
         if board is not None and board.paused_at is not None
         else None,
-        "lock": None
-        if holder is None
-        else {
-            "host": holder.host,
-            "pid": holder.pid,
-            "acquired_at": iso(holder.acquired_at),
-            "heartbeat_at": iso(holder.heartbeat_at),
-            "expires_at": iso(holder.expires_at),
-        },
+        "lock": holder.as_json() if holder is not None else None,
     }
 
 

@@ -11,17 +11,15 @@ from __future__ import annotations
 
 import json
 import subprocess
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy import create_engine, text
 
 from reconcile.sandbox import Sandbox
-from tests.conftest import PG_ADMIN, World, cli
+from tests.conftest import World, cli, empty_postgres_database
 
 pytestmark = pytest.mark.slow
 
@@ -207,16 +205,7 @@ def test_each_line_of_a_run_carries_its_id_and_requests_are_logged_at_debug(depl
 @pytest.fixture
 def never_upgraded() -> Iterator[str]:
     """An empty PostgreSQL database: what a team's mirror is before `reconcile db upgrade`."""
-    name = f"reconcile_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    yield from empty_postgres_database()
 
 
 @pytest.mark.postgres

@@ -8,11 +8,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from reconcile.mirror.db import current_revision, head_revision, open_engine
 from reconcile.sandbox import Sandbox
-from tests.conftest import PG_ADMIN, World, cli
+from tests.conftest import World, cli, empty_postgres_database
 
 pytestmark = pytest.mark.slow
 
@@ -58,18 +57,7 @@ def test_db_upgrade_at_once_on_a_new_sqlite_mirror_all_succeed(tmp_path: Path) -
 @pytest.fixture
 def empty_postgres() -> Iterator[str]:
     """A new PostgreSQL database with nothing in it (not migrated)."""
-    import uuid
-
-    name = f"reconcile_race_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    yield from empty_postgres_database()
 
 
 @pytest.mark.postgres
