@@ -125,7 +125,7 @@ class PlanBuilder:
         self.owned: set[str] = set()  # pages that belong to a GitHub item (the base of max_change_ratio)
         self.planned = 0  # items planned
         self.unchanged = 0
-        self.applied: Mapping[tuple[str, str], Applied] = {}
+        self.applied: Mapping[tuple[str, str], Applied] = {}  # of the chunk `add_items` is planning
 
     # -- items --------------------------------------------------------------------------------
 

@@ -44,7 +44,8 @@ def all_item_ids(session: Session, config: Config) -> Iterator[list[int]]:
 
 def dirty_item_ids(session: Session, config: Config, since: datetime) -> set[int]:
     """Items that could need a write since `since`: pulled since, whose pages were pulled since (linked
-    or carrying their key), or whose operations the journal touched since (failed, deferred, settled)."""
+    or carrying their key), whose operations the journal touched since (failed, deferred, settled), and
+    those whose key several live pages carry (copies made by hand, reported every run)."""
     board = config.notion.database_id
     fresh_pages = select(NotionPageRow.id).where(
         NotionPageRow.database_id == board, NotionPageRow.seen_at >= since
@@ -57,8 +58,20 @@ def dirty_item_ids(session: Session, config: Config, since: datetime) -> set[int
         .where(OperationRow.database_id == board, OperationRow.updated_at >= since)
         .subquery()
     )
+    copied = (  # keys several live pages carry: their copies are named by every plan, not just the first
+        select(NotionPageRow.key)
+        .where(
+            NotionPageRow.database_id == board,
+            NotionPageRow.key.is_not(None),
+            NotionPageRow.in_trash.is_(False),
+            NotionPageRow.gone.is_(False),
+        )
+        .group_by(NotionPageRow.key)
+        .having(func.count() > 1)
+    )
     candidates = union(
         select(GitHubItemRow.id).where(GitHubItemRow.seen_at >= since),
+        select(GitHubItemRow.id).where(GitHubItemRow.url.in_(copied)),
         select(LinkRow.item_id).where(LinkRow.database_id == board, LinkRow.page_id.in_(fresh_pages)),
         select(GitHubItemRow.id).where(GitHubItemRow.url.in_(fresh_keys)),
         select(journal.c.item_id).where(journal.c.item_id.is_not(None)),

@@ -404,6 +404,10 @@ def test_copies_made_by_hand_are_named_by_page_id_and_never_written_then_trashed
         (linked[original["html_url"]], copies)
     ]
     advance(world, 60)
+    later = world.run()  # nothing about the item changed: the copies are still named, every run
+    assert [sorted(d.copies) for d in later.plan.duplicates] == [copies]  # type: ignore[union-attr]
+    assert world.notion_writes() == 0
+    advance(world, 60)
     archived = world.run(apply__on_duplicate="archive")
 
     assert sorted(actions(archived)) == [("archive", page_id) for page_id in copies]
