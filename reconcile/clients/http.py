@@ -134,6 +134,10 @@ class Transport:
         self.base_url = base_url.rstrip("/")
         self.session = requests.Session()
         self.session.headers.update(headers)
+        # Proxies and CA bundle from the environment, read once for the API's host (requests would
+        # read the whole environment again for every request).
+        self.settings = self.session.merge_environment_settings(self.base_url, {}, None, None, None)
+        self.session.trust_env = False
         self.rules, self.clock, self.timeout = rules, clock, timeout
         self.pacer, self.retry = pacer, retry or Retry()
         self.observe = observe or (lambda api, method, status, seconds: None)
@@ -194,7 +198,7 @@ class Transport:
             before_send()
         began = time.perf_counter()  # the real duration, whatever clock the job runs on
         try:
-            response = self.session.request(method, url, timeout=self.timeout, **kwargs)
+            response = self.session.request(method, url, timeout=self.timeout, **self.settings, **kwargs)
         except (requests.ConnectionError, requests.Timeout) as exc:
             self._observed(method, url, None, began)
             never_sent = _never_sent(exc)

@@ -131,14 +131,16 @@ def apply_plan(
 
 def remember(ctx: Context, plan: Plan) -> None:
     """Store what the plan found without writing: rebuilt links and first values of on_change properties."""
-    now = ctx.clock.now()
-    with ctx.session() as session:
-        for adoption in plan.adoptions:
-            if adoption.item_id is not None:
-                store.link(session, ctx.board, adoption.item_id, adoption.page_id, now)
-            if adoption.property is not None:
-                adopted = Applied(adoption.value, adoption.stored, has_stored=True)
-                store.record_applied(session, adoption.page_id, {adoption.property: adopted}, now)
+    links = [(a.item_id, a.page_id) for a in plan.adoptions if a.item_id is not None]
+    values: dict[str, dict[str, Applied]] = {}
+    for adoption in plan.adoptions:
+        if adoption.property is not None:
+            adopted = Applied(adoption.value, adoption.stored, has_stored=True)
+            values.setdefault(adoption.page_id, {})[adoption.property] = adopted
+    if links or values:
+        with ctx.session() as session:
+            store.link_all(session, ctx.board, links, ctx.clock.now())
+            store.record_applied_all(session, values, ctx.clock.now())
 
 
 class _Applier:
@@ -150,20 +152,28 @@ class _Applier:
         self.ctx, self.run_id, self.result, self.should_stop = ctx, run_id, result, should_stop
         self.outages = 0
         self.schema_reread = False
+        self.done: list[tuple[Operation, int, NotionPage]] = []  # sent and answered, not yet settled
 
     def run(self, operations: Sequence[Operation]) -> None:
+        """Batch by batch: store the batch as on its way (one transaction), send its writes one by one,
+        then store their outcomes and what they left in the mirror (one transaction)."""
         size = self.ctx.config.apply.batch_size
         for start in range(0, len(operations), size):
             batch = operations[start : start + size]
             with self.ctx.session() as session:
-                ids = journal.record(session, self.ctx.board, self.run_id, batch, self.ctx.clock.now())
-            for index, (op, op_id) in enumerate(zip(batch, ids, strict=True)):
-                if self._stopping():
-                    self._defer([*zip(batch[index:], ids[index:], strict=True)])
-                    self._defer_rest(operations[start + size :])
-                    return
-                self.perform(op, op_id)
-                self.ctx.progress.advance()
+                ids = journal.record(
+                    session, self.ctx.board, self.run_id, batch, self.ctx.clock.now(), state="sent"
+                )
+            try:
+                for index, (op, op_id) in enumerate(zip(batch, ids, strict=True)):
+                    if self._stopping():
+                        self._defer([*zip(batch[index:], ids[index:], strict=True)])
+                        self._defer_rest(operations[start + size :])
+                        return
+                    self.perform(op, op_id)
+                    self.ctx.progress.advance()
+            finally:  # also when a write ends the run: what was done is recorded as done
+                self._settle_done()
 
     def _stopping(self) -> bool:
         if self.should_stop():
@@ -189,9 +199,7 @@ class _Applier:
     # -- one operation ------------------------------------------------------------------------
 
     def perform(self, op: Operation, op_id: int) -> None:
-        """Mark it sent, send it, and commit its outcome with the mirror's update."""
-        with self.ctx.session() as session:
-            journal.mark(session, op_id, "sent", self.ctx.clock.now())
+        """Send it (its journal entry says it is on its way); keep its outcome for the batch's settling."""
         try:
             raw = self._send(op)
         except LeaseLost:  # nothing was sent: the run that took over plans this write afresh
@@ -277,15 +285,25 @@ class _Applier:
         return prop.type if prop else "rich_text"
 
     def _settle(self, op: Operation, op_id: int, raw: dict[str, Any]) -> None:
-        """Applied: journal, page, link and last-written values in one transaction."""
-        page = page_from_api(raw, self.ctx.config.mapping.key)
+        """Applied: remembered until the batch's outcomes are stored together."""
+        self.done.append((op, op_id, page_from_api(raw, self.ctx.config.mapping.key)))
+
+    def _settle_done(self) -> None:
+        """Journal, pages, links and last-written values of the writes done since, in one transaction.
+
+        Should this fail (or the process die first), their entries still say "sent": the next run looks
+        the creates up by key and plans the rest afresh, so nothing is written twice."""
+        if not self.done:
+            return
+        done, self.done = self.done, []
         now = self.ctx.clock.now()
         with self.ctx.session() as session:
-            journal.mark(session, op_id, "applied", now, result_page_id=page.id)
-            record_write(self.ctx.config, session, op, page, now)
-        self.result.applied += 1
-        self.ctx.metrics.operation(op.action, "applied")
-        log.info("%s %s", op.action, op.key or op.page_id, extra=_fields(op, page.id, "applied"))
+            journal.mark_applied(session, [(op_id, page.id) for _, op_id, page in done], now)
+            record_writes(self.ctx.config, session, [(op, page) for op, _, page in done], now)
+        for op, _, page in done:
+            self.result.applied += 1
+            self.ctx.metrics.operation(op.action, "applied")
+            log.info("%s %s", op.action, op.key or op.page_id, extra=_fields(op, page.id, "applied"))
 
     def _fail(self, op: Operation, op_id: int, state: str, error: str) -> None:
         with self.ctx.session() as session:
@@ -321,7 +339,7 @@ class _Applier:
                 session, op_id, "abandoned", self.ctx.clock.now(), error="page deleted; recreated instead"
             )
             (new_id,) = journal.record(
-                session, self.ctx.board, self.run_id, [replacement], self.ctx.clock.now()
+                session, self.ctx.board, self.run_id, [replacement], self.ctx.clock.now(), state="sent"
             )
         self.perform(replacement, new_id)
 
@@ -364,16 +382,33 @@ def _makes_a_page(op: Operation) -> bool:
 
 def record_write(config: Config, session: Session, op: Operation, page: NotionPage, at: datetime) -> None:
     """What a write that happened leaves in the mirror: the page as Notion has it, its link, the values."""
-    store.save_pages(session, config.notion.database_id, [page], at)
-    if op.item_id is not None and op.action in ("create", "recreate"):
-        store.link(session, config.notion.database_id, op.item_id, page.id, at)
-    if op.action in ("create", "recreate", "update"):
-        before = store.load_applied(session, [page.id])
-        records = {
-            name: _outcome(config, name, op, value, page.value(name), before.get((page.id, name)))
-            for name, value in _written(config, op).items()
-        }
-        store.record_applied(session, page.id, records, at)
+    record_writes(config, session, [(op, page)], at)
+
+
+def record_writes(
+    config: Config, session: Session, writes: Sequence[tuple[Operation, NotionPage]], at: datetime
+) -> None:
+    """`record_write` for several writes at once, a statement per kind of record."""
+    board = config.notion.database_id
+    store.save_pages(session, board, [page for _, page in writes], at)
+    store.link_all(
+        session,
+        board,
+        [(op.item_id, page.id) for op, page in writes if op.item_id is not None and _links(op)],
+        at,
+    )
+    valued = [(op, page) for op, page in writes if op.action in ("create", "recreate", "update")]
+    before = store.load_applied(session, [page.id for _, page in valued])
+    records: dict[str, dict[str, Applied]] = {}
+    for op, page in valued:
+        for name, value in _written(config, op).items():
+            outcome = _outcome(config, name, op, value, page.value(name), before.get((page.id, name)))
+            records.setdefault(page.id, {})[name] = before[(page.id, name)] = outcome
+    store.record_applied_all(session, records, at)
+
+
+def _links(op: Operation) -> bool:
+    return op.action in ("create", "recreate")
 
 
 def _outcome(

@@ -16,10 +16,13 @@ repository, so a pull must neither undo another board's newer copy nor hide a ch
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Update, delete, or_, select, update
+from sqlalchemy import Update, bindparam, delete, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -35,24 +38,39 @@ def save_pulled(session: Session, board: str, items: Iterable[GitHubItem], seen_
     rows = sorted(
         ({**_item_row(clean(item), seen_at), "seen_by": board} for item in items), key=lambda row: row["id"]
     )
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    table = GitHubItemRow.__table__
+    if not rows:
+        return 0
+    statements = _statements(session.get_bind().dialect.name, tuple(rows[0]))
+    connection = session.connection()
     for start in range(0, len(rows), CHUNK):
         chunk = rows[start : start + CHUNK]
-        statement = insert(table).values(chunk)
-        new = statement.excluded
-        changed = or_(*(table.c[column].is_distinct_from(new[column]) for column in ITEM_CHANGES))
-        statement = statement.on_conflict_do_update(
-            index_elements=["id"],
-            set_={column: new[column] for column in chunk[0] if column != "id"},
-            where=changed & (new.updated_at >= table.c.updated_at),
-        )
-        session.execute(statement)
-        ids = [row["id"] for row in chunk]
-        gone = GoneItemRow.__table__
-        session.execute(delete(gone).where(gone.c.key.in_([row["url"] for row in chunk])))
-        session.execute(_noticed(board, ids, seen_at))
+        connection.execute(statements.upsert, chunk)
+        connection.execute(statements.ungone, [{"key": row["url"]} for row in chunk])
+        session.execute(_noticed(board, [row["id"] for row in chunk], seen_at))
     return len(rows)
+
+
+@dataclass(frozen=True)
+class _Statements:
+    upsert: Any
+    ungone: Any
+
+
+@functools.cache
+def _statements(dialect: str, columns: tuple[str, ...]) -> _Statements:
+    """Built once per dialect and row shape, run with executemany."""
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    table = GitHubItemRow.__table__
+    statement = insert(table)
+    new = statement.excluded
+    changed = or_(*(table.c[column].is_distinct_from(new[column]) for column in ITEM_CHANGES))
+    upsert = statement.on_conflict_do_update(
+        index_elements=["id"],
+        set_={column: new[column] for column in columns if column != "id"},
+        where=changed & (new.updated_at >= table.c.updated_at),
+    )
+    gone = GoneItemRow.__table__
+    return _Statements(upsert, delete(gone).where(gone.c.key == bindparam("key")))
 
 
 def _noticed(board: str, ids: list[int], seen_at: datetime) -> Update:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from reconcile.logs import redact
@@ -14,7 +14,8 @@ from reconcile.mirror.clean import clean_text
 from reconcile.mirror.tables import OperationRow
 from reconcile.model import Change, ItemRef, Operation
 
-# States: pending (stored, not sent) -> sent (on its way) -> applied | failed | ambiguous.
+# States: pending (stored, not sent) -> sent (on its way) -> applied | failed | ambiguous. Apply stores a
+# batch as "sent" before its first write goes out and settles the batch's outcomes together after the last.
 # Others: deferred (over max_writes_per_run), skipped (a saved plan's page changed), and for
 # operations a later run settled: resolved (found done in Notion), abandoned (planned afresh),
 # superseded (a failure or deferral the next plan covers), retried (reset --retry-failed did it again).
@@ -74,7 +75,32 @@ def mark(
     values: dict[str, Any] = {"state": state, "updated_at": at, "error": error}
     if result_page_id is not None:
         values["result_page_id"] = result_page_id
-    session.execute(update(OperationRow).where(OperationRow.id == op_id).values(**values))
+    session.connection().execute(_MARK[result_page_id is not None], {"op_id": op_id, **values})
+
+
+_operations = OperationRow.__table__
+# The two statements `mark` runs once per write and outcome, built once (their values are bound per call).
+_MARK = {
+    with_page: update(_operations)
+    .where(_operations.c.id == bindparam("op_id"))
+    .values(
+        state=bindparam("state"),
+        updated_at=bindparam("updated_at"),
+        error=bindparam("error"),
+        **({"result_page_id": bindparam("result_page_id")} if with_page else {}),
+    )
+    for with_page in (False, True)
+}
+
+
+def mark_applied(session: Session, done: Sequence[tuple[int, str]], at: datetime) -> None:
+    """Several operations applied: (operation id, the page it left) each, in one statement."""
+    if done:
+        rows = [
+            {"op_id": op_id, "state": "applied", "updated_at": at, "error": None, "result_page_id": page_id}
+            for op_id, page_id in done
+        ]
+        session.connection().execute(_MARK[True], rows)
 
 
 def interrupt(session: Session, database_id: str, run_id: int, at: datetime, why: str) -> dict[str, int]:

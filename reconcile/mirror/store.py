@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Text, cast, delete, or_, select, update
+from sqlalchemy import JSON, Table, Text, bindparam, cast, delete, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -41,29 +42,40 @@ def upsert(
 ) -> None:
     """Insert rows, or update them where their keys exist (SQLite and PostgreSQL alike); with
     `keep_existing`, rows whose keys exist are left as they are; with `changed_only`, only where one
-    of those columns differs (so that `seen_at` says when a row last changed)."""
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    of those columns differs (so that `seen_at` says when a row last changed).
+
+    All rows carry the same columns. One statement per shape, built once and run with executemany."""
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    statement = _upsert_statement(
+        dialect, table.__table__, tuple(rows[0]), tuple(keys), keep_existing, tuple(changed_only)
+    )
+    connection = session.connection()
     for start in range(0, len(rows), CHUNK):
-        chunk = rows[start : start + CHUNK]
-        statement = insert(table).values(list(chunk))
-        changing = {column: statement.excluded[column] for column in chunk[0] if column not in keys}
-        columns = table.__table__.c
-        where = (
-            or_(
-                *(
-                    _as_text(columns[c]).is_distinct_from(_as_text(statement.excluded[c]))
-                    for c in changed_only
-                )
-            )
-            if changed_only
-            else None
-        )
-        statement = (
-            statement.on_conflict_do_update(index_elements=list(keys), set_=changing, where=where)
-            if changing and not keep_existing
-            else statement.on_conflict_do_nothing(index_elements=list(keys))
-        )
-        session.execute(statement)
+        connection.execute(statement, list(rows[start : start + CHUNK]))
+
+
+@functools.cache
+def _upsert_statement(
+    dialect: str,
+    table: Table,
+    columns: tuple[str, ...],
+    keys: tuple[str, ...],
+    keep_existing: bool,
+    changed_only: tuple[str, ...],
+) -> Any:
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(table)
+    changing = {column: statement.excluded[column] for column in columns if column not in keys}
+    if not changing or keep_existing:
+        return statement.on_conflict_do_nothing(index_elements=list(keys))
+    where = (
+        or_(*(_as_text(table.c[c]).is_distinct_from(_as_text(statement.excluded[c])) for c in changed_only))
+        if changed_only
+        else None
+    )
+    return statement.on_conflict_do_update(index_elements=list(keys), set_=changing, where=where)
 
 
 def _as_text(column: Any) -> Any:
@@ -311,28 +323,53 @@ def load_links(session: Session, database_id: str) -> dict[int, str]:
 
 def link(session: Session, database_id: str, item_id: int, page_id: str, at: datetime) -> None:
     """Point the item at the page on this board (and no other item at that page)."""
-    session.execute(
-        delete(LinkRow).where(
-            LinkRow.page_id == page_id, (LinkRow.database_id != database_id) | (LinkRow.item_id != item_id)
-        )
-    )
-    row = {"database_id": database_id, "item_id": item_id, "page_id": page_id, "linked_at": at}
-    upsert(session, LinkRow, [row], ["database_id", "item_id"])
+    link_all(session, database_id, [(item_id, page_id)], at)
+
+
+def link_all(session: Session, database_id: str, pairs: Sequence[tuple[int, str]], at: datetime) -> None:
+    """`link` for several (item, page) pairs, a statement for each step."""
+    if not pairs:
+        return
+    params = [{"board": database_id, "item": item_id, "page": page_id} for item_id, page_id in pairs]
+    session.connection().execute(_UNLINK_OTHERS, params)
+    rows = [
+        {"database_id": database_id, "item_id": item_id, "page_id": page_id, "linked_at": at}
+        for item_id, page_id in pairs
+    ]
+    upsert(session, LinkRow, rows, ["database_id", "item_id"])
+
+
+_links = LinkRow.__table__
+_UNLINK_OTHERS = delete(_links).where(  # any other link to the page: the page belongs to one item
+    _links.c.page_id == bindparam("page"),
+    (_links.c.database_id != bindparam("board")) | (_links.c.item_id != bindparam("item")),
+)
 
 
 def load_applied(session: Session, page_ids: Iterable[str] | None = None) -> dict[tuple[str, str], Applied]:
     """What the job last wrote per (page, property), and what Notion kept of it (of these pages)."""
-    query = select(LastAppliedRow)
-    if page_ids is not None:
-        query = query.where(LastAppliedRow.page_id.in_(list(page_ids)))
-    return {(row.page_id, row.property): _applied(row) for row in session.scalars(query)}
+    columns = LastAppliedRow.__table__.c
+    query = select(columns.page_id, columns.property, columns.value, columns.stored, columns.has_stored)
+    query = query.add_columns(columns.misses)
+    if page_ids is None:
+        return {(row.page_id, row.property): _applied(row) for row in session.execute(query)}
+    ids, applied = list(page_ids), {}
+    for start in range(0, len(ids), CHUNK):
+        chunk = query.where(columns.page_id.in_(ids[start : start + CHUNK]))
+        applied.update({(row.page_id, row.property): _applied(row) for row in session.execute(chunk)})
+    return applied
 
 
-def _applied(row: LastAppliedRow) -> Applied:
+def _applied(row: Any) -> Applied:
     return Applied(from_json(row.value), from_json(row.stored), bool(row.has_stored), row.misses or 0)
 
 
 def record_applied(session: Session, page_id: str, records: dict[str, Applied], at: datetime) -> None:
+    record_applied_all(session, {page_id: records}, at)
+
+
+def record_applied_all(session: Session, records: dict[str, dict[str, Applied]], at: datetime) -> None:
+    """What the job wrote (and Notion kept) per page and property, for several pages in one statement."""
     rows = [
         {
             "page_id": page_id,
@@ -343,10 +380,10 @@ def record_applied(session: Session, page_id: str, records: dict[str, Applied], 
             "misses": record.misses,
             "applied_at": at,
         }
-        for name, record in records.items()
+        for page_id, by_name in records.items()
+        for name, record in by_name.items()
     ]
-    if rows:
-        upsert(session, LastAppliedRow, rows, ["page_id", "property"])
+    upsert(session, LastAppliedRow, rows, ["page_id", "property"])
 
 
 def nonconverging(session: Session, database_id: str, threshold: int) -> list[dict[str, Any]]:

@@ -1,0 +1,193 @@
+"""Benchmark: what a run costs in requests, CPU and memory as the board grows (issue 10).
+
+    python bench/scale.py [--items 1000 10000 100000] [--changes 5]
+
+For each size, N items over 2 repositories are put in the sandbox (which this process serves over loopback)
+and the installed `reconcile` command runs against it as cron would, one run at a time, each under
+`/usr/bin/time -v`, so that CPU seconds (user + system, start-up included) and peak RSS are the job's own and
+not the sandbox's. Pacing is off (`requests_per_second` very high, the sandbox's rate limit off), so that only
+the job's own cost shows. "Now" for each run is the sandbox's fake clock, handed over as RECONCILE_NOW.
+
+  first run      an empty database and mirror: N creates
+  settle         the run after it (not measured: it reads back what the first run wrote, see noop.py)
+  no-op          nothing changed, no sweep or resync due (their cost is bench/sweep.py's)
+  no-op + sweep  the same with the key sweep due (`notion.sweep_every: 0`, the default): ⌈N/100⌉ queries
+  K changes      K items edited on GitHub: K updates
+  run --full     both sides pulled completely and everything planned
+  plan --no-pull the planner alone, incremental (nothing to plan) and `--full` (every item)
+  mapping change `plan --no-pull` after a change of the mapping: every item re-planned, nothing written
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from _setup import REPOS, fill, machine, raw_config
+
+from reconcile.clock import FakeClock
+from reconcile.sandbox import Sandbox
+
+INTERVAL = timedelta(minutes=15)
+PACING_OFF = 1_000_000.0
+START = datetime(2026, 1, 10, 12, 0, 37, tzinfo=UTC)
+
+
+class TickingClock(FakeClock):
+    """The sandbox's clock: a fake one that moves 5 ms each time it is read, so that a first run's pages get
+    the spread of `created_time` a real one gives them (the key sweep windows by it)."""
+
+    def now(self) -> datetime:
+        self.advance(0.005)
+        return super().now()
+
+
+@dataclass
+class Measured:
+    label: str
+    plan: str
+    notion: int
+    notion_writes: int
+    github: int
+    cpu: float
+    rss_mb: float
+    wall: float
+
+
+def main() -> None:
+    args = _arguments()
+    if shutil.which("reconcile") is None:
+        raise SystemExit("error: the `reconcile` command is not installed here (pip install -e .)")
+    print(f"machine: {machine()}\n")
+    for items in args.items:
+        _size(items, args.changes)
+
+
+def _size(items: int, changes: int) -> None:
+    clock = TickingClock(START)
+    with tempfile.TemporaryDirectory() as tmp, Sandbox(clock=clock) as sandbox:
+        folder = Path(tmp)
+        started = time.monotonic()
+        database_id = fill(sandbox, items, timedelta(days=90))
+        print(f"{items} items over {len(REPOS)} repos: sandbox filled in {time.monotonic() - started:.0f} s")
+        config = raw_config(sandbox, database_id, folder / "mirror.db", PACING_OFF, max_writes=items)
+        quiet = _with(config, notion={"sweep_every": "1d"})
+        bench = _Bench(sandbox, clock, folder)
+        rows = [bench.run(config, "first run (pacing off)", ["run"])]
+        bench.run(quiet, "settle", ["run"])
+        rows.append(bench.run(quiet, "no-op", ["run"]))
+        rows.append(bench.run(config, "no-op + sweep", ["run"]))
+        for issue in _spread(sandbox, changes):
+            repo = issue["repository_url"].split("/repos/", 1)[1]
+            sandbox.github.update_issue(repo, issue["number"], title=issue["title"] + " (edited)")
+        rows.append(bench.run(quiet, f"{changes} changes", ["run"]))
+        rows.append(bench.run(quiet, "run --full", ["run", "--full"]))
+        rows.append(bench.run(quiet, "plan --no-pull", ["plan", "--no-pull"]))
+        rows.append(bench.run(quiet, "plan --no-pull --full", ["plan", "--no-pull", "--full"]))
+        changed = _with(quiet, mapping={"properties": {"Name": {"type": "title", "value": "[{repo}] {title}"}}})
+        rows.append(bench.run(changed, "mapping change: plan --no-pull", ["plan", "--no-pull"]))
+        _table(rows, first_writes=items)
+
+
+class _Bench:
+    def __init__(self, sandbox: Sandbox, clock: FakeClock, folder: Path) -> None:
+        self.sandbox = sandbox
+        self.clock = clock
+        self.folder = folder
+
+    def run(self, config: dict[str, Any], label: str, command: list[str]) -> Measured:
+        """One `reconcile` command under /usr/bin/time -v, "now" being the sandbox's clock."""
+        path = self.folder / "config.json"
+        path.write_text(json.dumps(config), encoding="utf-8")
+        self.sandbox.reset_counts()
+        env = {**os.environ, "RECONCILE_NOW": self.clock.now().isoformat()}
+        argv = ["/usr/bin/time", "-v", "reconcile", *command, "--config", str(path), "--format", "json"]
+        started = time.monotonic()
+        done = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
+        wall = time.monotonic() - started
+        if done.returncode not in (0, 2):  # 2: `plan --detailed-exitcode` style "changes"; never here
+            raise SystemExit(f"{label}: exit {done.returncode}\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+        body = json.loads(done.stdout)
+        self.clock.advance(INTERVAL.total_seconds())
+        return Measured(
+            label,
+            _plan(body),
+            self.sandbox.count("notion"),
+            self.sandbox.writes("notion"),
+            self.sandbox.count("github"),
+            _field(done.stderr, r"User time \(seconds\)") + _field(done.stderr, r"System time \(seconds\)"),
+            _field(done.stderr, r"Maximum resident set size \(kbytes\)") / 1024,
+            wall,
+        )
+
+
+def _plan(body: dict[str, Any]) -> str:
+    summary = body.get("summary") or {}
+    parts = [f"{n} {action}" for action, n in summary.items() if n and action != "unchanged"]
+    return ", ".join(parts) or "nothing"
+
+
+def _field(report: str, name: str) -> float:
+    found = re.search(rf"{name}: ([\d.]+)", report)
+    if found is None:
+        raise SystemExit(f"/usr/bin/time printed no {name!r}")
+    return float(found.group(1))
+
+
+def _with(config: dict[str, Any], **sections: dict[str, Any]) -> dict[str, Any]:
+    """`config` with some keys of some sections replaced (one level deep)."""
+    merged = dict(config)
+    for section, values in sections.items():
+        if section == "mapping":
+            mapping = dict(config["mapping"])
+            mapping["properties"] = {**mapping["properties"], **values["properties"]}
+            merged["mapping"] = mapping
+        else:
+            merged[section] = {**config.get(section, {}), **values}
+    return merged
+
+
+def _spread(sandbox: Sandbox, count: int) -> list[dict[str, Any]]:
+    issues = [issue for repo in REPOS for issue in sandbox.github.issues(repo)]
+    return issues[:: max(1, len(issues) // count)][:count]
+
+
+def _table(rows: list[Measured], first_writes: int) -> None:
+    print(
+        f"  {'run':<32} {'plan':<18} {'Notion':>7} {'writes':>7} {'GitHub':>6} "
+        f"{'CPU s':>7} {'peak RSS MB':>11} {'wall s':>7}"
+    )
+    for row in rows:
+        print(
+            f"  {row.label:<32} {row.plan:<18} {row.notion:>7} {row.notion_writes:>7} {row.github:>6} "
+            f"{row.cpu:>7.2f} {row.rss_mb:>11.0f} {row.wall:>7.2f}"
+        )
+    first = rows[0]
+    if first.notion_writes:
+        print(f"  first run: {1000 * first.cpu / first.notion_writes:.2f} ms CPU per write ({first_writes} items)")
+    print()
+
+
+def _arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--items", type=int, nargs="+", default=[1000, 10000, 100000], help="sizes (default 1000 10000 100000)"
+    )
+    parser.add_argument("--changes", type=int, default=5, help="items changed in the K-changes run (default 5)")
+    return parser.parse_args()
+
+
+if __name__ == "__main__":
+    main()
