@@ -164,16 +164,20 @@ class _Applier:
                 ids = journal.record(
                     session, self.ctx.board, self.run_id, batch, self.ctx.clock.now(), state="sent"
                 )
+            unsent = list(zip(batch, ids, strict=True))
             try:
-                for index, (op, op_id) in enumerate(zip(batch, ids, strict=True)):
+                while unsent:
                     if self._stopping():
-                        self._defer([*zip(batch[index:], ids[index:], strict=True)])
+                        self._defer(unsent)
                         self._defer_rest(operations[start + size :])
                         return
+                    op, op_id = unsent.pop(0)
                     self.perform(op, op_id)
                     self.ctx.progress.advance()
-            finally:  # also when a write ends the run: what was done is recorded as done
-                self._settle_done()
+            finally:  # also when a write (or SIGTERM) ends the run: what was done is recorded as done,
+                self._settle_done()  # and what was never sent as deferred
+                if unsent:
+                    self._defer(unsent, quietly=True)
 
     def _stopping(self) -> bool:
         if self.should_stop():
@@ -182,11 +186,12 @@ class _Applier:
             self.result.stopped = f"Notion failed {self.outages} writes in a row"
         return self.result.stopped is not None
 
-    def _defer(self, pending: list[tuple[Operation, int]]) -> None:
+    def _defer(self, pending: list[tuple[Operation, int]], *, quietly: bool = False) -> None:
         with self.ctx.session() as session:
             for _, op_id in pending:
                 journal.mark(session, op_id, "deferred", self.ctx.clock.now(), error=self.result.stopped)
-        self.result.deferred += len(pending)
+        if not quietly:
+            self.result.deferred += len(pending)
 
     def _defer_rest(self, rest: Sequence[Operation]) -> None:
         if rest:

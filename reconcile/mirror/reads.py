@@ -136,18 +136,18 @@ def orphan_candidates(session: Session, config: Config) -> tuple[list[NotionPage
             GitHubItemRow.url.not_in(select(GoneItemRow.key)),
         )
     )
-    query = (
-        _pages(board)
-        .add_columns(GoneItemRow.reason)
-        .join(GoneItemRow, GoneItemRow.key == NotionPageRow.key)
-        .where(NotionPageRow.in_trash.is_(False), NotionPageRow.gone.is_(False), ~exists(owned))
-    )
-    pages, gone = [], {}
-    for row in session.execute(query):
-        page = row_page(row)
-        pages.append(page)
-        gone[str(page.key)] = row.reason
-    return pages, gone
+    gone = {row.key: row.reason for row in session.execute(select(GoneItemRow.key, GoneItemRow.reason))}
+    pages = []
+    keys = sorted(gone)
+    for start in range(0, len(keys), CHUNK):
+        query = _pages(board).where(
+            NotionPageRow.key.in_(keys[start : start + CHUNK]),
+            NotionPageRow.in_trash.is_(False),
+            NotionPageRow.gone.is_(False),
+            ~exists(owned),
+        )
+        pages += [row_page(row) for row in session.execute(query)]
+    return pages, {str(page.key): gone[str(page.key)] for page in pages}
 
 
 def stale_candidates(

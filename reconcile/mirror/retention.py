@@ -19,7 +19,7 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, delete, exists, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from reconcile.mirror.boards import ensure_board
@@ -28,8 +28,11 @@ from reconcile.mirror.tables import BoardRow, NotionPageRow, OperationRow, RunRo
 
 
 def _board(column: Any, board: str) -> ColumnElement[bool]:
-    """Rows of the board, and rows from before 0.2 that name no board (no other board owns them)."""
-    return or_(column == board, column.is_(None))
+    """Rows of the board, and rows from before 0.2 that name no board (no other board owns them).
+
+    Written as an expression (not `= board OR IS NULL`) so that no index on the column is chosen over
+    the one on the row's time: most rows are the board's, few are older than the cutoff."""
+    return func.coalesce(column, board) == board
 
 
 def mark_reach(session: Session, board: str, cutoff: datetime, at: datetime) -> None:
@@ -92,36 +95,45 @@ def prune_snapshots(session: Session, board: str, cutoff: datetime, limit: int) 
     """Walk up to `limit` more of the board's snapshots; each at or before the cutoff deletes the older
     snapshots of its (page, property). Returns how many were deleted, and whether the walk caught up."""
     after = session.scalar(select(BoardRow.pruned_snapshot_id).where(BoardRow.database_id == board)) or 0
+    first = session.scalar(select(func.min(SnapshotRow.id)).where(SnapshotRow.id > after))
+    if first is None or session.scalar(select(SnapshotRow.seen_at).where(SnapshotRow.id == first)) > cutoff:
+        return 0, True  # nothing new, or the next one is within retention: the usual run costs two lookups
+    # walked by id alone (the primary key), then narrowed to the board's pages: never a scan of them all
     rows = session.execute(
-        select(SnapshotRow.id, SnapshotRow.seen_at)
-        .join(NotionPageRow, NotionPageRow.id == SnapshotRow.page_id)
-        .where(NotionPageRow.database_id == board, SnapshotRow.id > after)
+        select(SnapshotRow.id, SnapshotRow.seen_at, SnapshotRow.page_id)
+        .where(SnapshotRow.id > after)
         .order_by(SnapshotRow.id)
         .limit(limit)
     ).all()
-    window = []
+    pages = {row.page_id for row in rows}
+    mine = set(
+        session.scalars(
+            select(NotionPageRow.id).where(NotionPageRow.id.in_(pages), NotionPageRow.database_id == board)
+        )
+    )
+    window, upto = [], after
     for row in rows:  # the walk stops at the first snapshot still within retention: it waits there
         if row.seen_at > cutoff:
             break
-        window.append(row.id)
-    caught_up = len(window) < limit
-    if not window:
-        return 0, caught_up
-    upto = window[-1]
-    deleted = session.execute(
-        delete(SnapshotRow).where(SnapshotRow.id.in_(_superseded(board, after, upto, cutoff)))
-    )
-    session.execute(update(BoardRow).where(BoardRow.database_id == board).values(pruned_snapshot_id=upto))
-    return int(deleted.rowcount or 0), caught_up  # type: ignore[attr-defined]
+        upto = row.id
+        if row.page_id in mine:
+            window.append(row.id)
+    caught_up = len(rows) < limit or upto != rows[-1].id
+    deleted = 0
+    if window:
+        done = session.execute(delete(SnapshotRow).where(SnapshotRow.id.in_(_superseded(window, cutoff))))
+        deleted = int(done.rowcount or 0)  # type: ignore[attr-defined]
+    if upto != after:
+        session.execute(update(BoardRow).where(BoardRow.database_id == board).values(pruned_snapshot_id=upto))
+    return deleted, caught_up
 
 
-def _superseded(board: str, after: int, upto: int, cutoff: datetime) -> Select[tuple[int]]:
+def _superseded(window: list[int], cutoff: datetime) -> Select[tuple[int]]:
     """Ids of snapshots older, by (seen_at, id), than a window's snapshot of the same (page, property)."""
     newer, older = aliased(SnapshotRow), aliased(SnapshotRow)
     return (
         select(older.id)
         .select_from(newer)
-        .join(NotionPageRow, NotionPageRow.id == newer.page_id)
         .join(
             older,
             and_(
@@ -133,10 +145,5 @@ def _superseded(board: str, after: int, upto: int, cutoff: datetime) -> Select[t
                 ),
             ),
         )
-        .where(
-            NotionPageRow.database_id == board,
-            newer.id > after,
-            newer.id <= upto,
-            newer.seen_at <= cutoff,
-        )
+        .where(newer.id.in_(window), newer.seen_at <= cutoff)
     )

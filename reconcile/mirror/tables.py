@@ -135,6 +135,8 @@ class LastAppliedRow(Base):
     has_stored: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     misses: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
+    __table_args__ = (Index("ix_last_applied_misses", "misses"),)  # every run counts the non-converging
+
 
 class SnapshotRow(Base):
     """A property value as the mirror saw it from a given instant on (history for `restore --as-of`)."""
