@@ -24,7 +24,9 @@ Run 1 creates every page. Run 2 is a no-op plan, but it still re-reads the pages
 cursor is the time the previous pull *started* minus the lookback (5 minutes), so the job's own writes are
 read back once; and its GitHub listings carry a new `since`, so no ETag matches yet. Runs 3 and 4 are the
 steady state that cron sees every interval after that, and the ones measured: one conditional GitHub request
-per repo (a 304, free of rate limit) and one Notion query that returns nothing."""
+per repo (a 304, free of rate limit), one Notion query that returns nothing, and the key sweep for pages that
+left the database (`notion.sweep_every: 0`, the default: every run; ⌈pages/100⌉ queries that carry only the
+key property; with `sweep_every: 1h` a run between sweeps makes the one query alone)."""
 
 
 def main() -> None:

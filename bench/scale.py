@@ -3,10 +3,12 @@
     python bench/scale.py [--items 1000 10000 100000] [--changes 5]
 
 For each size, N items over 2 repositories are put in the sandbox (which this process serves over loopback)
-and the installed `reconcile` command runs against it as cron would, one run at a time, each under
-`/usr/bin/time -v`, so that CPU seconds (user + system, start-up included) and peak RSS are the job's own and
-not the sandbox's. Pacing is off (`requests_per_second` very high, the sandbox's rate limit off), so that only
-the job's own cost shows. "Now" for each run is the sandbox's fake clock, handed over as RECONCILE_NOW.
+and the job runs against it as cron would, one command at a time, each in a child process under
+`/usr/bin/time -v`, so that CPU seconds (user + system, start-up and imports included) and peak RSS are the
+job's own and not the sandbox's. Pacing is off (`requests_per_second` very high, the sandbox's rate limit
+off), so that only the job's own cost shows. Each child runs on a fake clock set to the sandbox's, which moves
+15 minutes between runs: to the job, as to the sandbox, runs are a cron interval apart (its plans look again
+at what was stored in the 5 minutes before the last plan began, which back-to-back runs would all be).
 
   first run      an empty database and mirror: N creates
   settle         the run after it (not measured: it reads back what the first run wrote, see noop.py)
@@ -22,10 +24,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
-import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -66,8 +67,9 @@ class Measured:
 
 def main() -> None:
     args = _arguments()
-    if shutil.which("reconcile") is None:
-        raise SystemExit("error: the `reconcile` command is not installed here (pip install -e .)")
+    if args.child:
+        _child(Path(args.child[0]), datetime.fromisoformat(args.child[1]), args.command)
+        return
     print(f"machine: {machine()}\n")
     for items in args.items:
         _size(items, args.changes)
@@ -108,17 +110,25 @@ class _Bench:
         self.folder = folder
 
     def run(self, config: dict[str, Any], label: str, command: list[str]) -> Measured:
-        """One `reconcile` command under /usr/bin/time -v, "now" being the sandbox's clock."""
+        """One command of the job in a child process under /usr/bin/time -v, on a fake clock set to the
+        sandbox's (so that runs are an interval apart for the job's own bookkeeping too)."""
         path = self.folder / "config.json"
         path.write_text(json.dumps(config), encoding="utf-8")
         self.sandbox.reset_counts()
-        env = {**os.environ, "RECONCILE_NOW": self.clock.now().isoformat()}
-        argv = ["/usr/bin/time", "-v", "reconcile", *command, "--config", str(path), "--format", "json"]
+        argv = [
+            "/usr/bin/time",
+            "-v",
+            sys.executable,
+            __file__,
+            "--child",
+            str(path),
+            self.clock.now().isoformat(),
+        ]
         started = time.monotonic()
-        done = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
+        done = subprocess.run([*argv, "--", *command], capture_output=True, text=True, check=False)
         wall = time.monotonic() - started
-        if done.returncode not in (0, 2):  # 2: `plan --detailed-exitcode` style "changes"; never here
-            raise SystemExit(f"{label}: exit {done.returncode}\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+        if done.returncode != 0:
+            raise SystemExit(f"{label}: exit {done.returncode}\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}")
         body = json.loads(done.stdout)
         self.clock.advance(INTERVAL.total_seconds())
         return Measured(
@@ -131,6 +141,29 @@ class _Bench:
             _field(done.stderr, r"Maximum resident set size \(kbytes\)") / 1024,
             wall,
         )
+
+
+def _child(config_path: Path, now: datetime, command: list[str]) -> None:
+    """In the child: the job built from the config handed over, one command, its outcome as JSON."""
+    from reconcile.config import config_from_dict
+    from reconcile.jobs.context import Context
+    from reconcile.jobs.run import execute, pull_step, pulled_plan
+    from reconcile.logs import setup
+
+    setup("warning")
+    ctx = Context.build(
+        config_from_dict(json.loads(config_path.read_text(encoding="utf-8"))), clock=FakeClock(now)
+    )
+    full = "--full" in command
+    if command[0] == "run":
+        result = execute(ctx, "run", pull_step(full=full))
+        if result.status != "ok":
+            raise SystemExit(f"run: {result.status}: {result.error}")
+        print(json.dumps(result.as_json()))
+    else:  # plan --no-pull [--full]
+        plan = pulled_plan(ctx, pull_first=False, full=full)
+        print(json.dumps({"summary": plan.summary()}))
+    ctx.close()
 
 
 def _plan(body: dict[str, Any]) -> str:
@@ -197,6 +230,8 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument(
         "--changes", type=int, default=5, help="items changed in the K-changes run (default 5)"
     )
+    parser.add_argument("--child", nargs=2, metavar=("CONFIG", "NOW"), help=argparse.SUPPRESS)
+    parser.add_argument("command", nargs="*", help=argparse.SUPPRESS)
     return parser.parse_args()
 
 
