@@ -219,3 +219,37 @@ def test_after_a_lost_mirror_a_full_pull_still_finds_orphans_by_their_keys(
     assert result.plan is not None
     assert [(op.action, op.key) for op in result.plan.writes] == [("archive", doomed["html_url"])]
     assert set(world.pages_by_key()) == {kept["html_url"]}
+
+
+def test_a_write_that_ends_the_run_mid_batch_leaves_the_done_applied_and_the_unsent_deferred(
+    world: World,
+) -> None:
+    # Apply settles a batch's outcomes together after its last write: a write that ends the run early
+    # must still leave the writes before it recorded as done, and the ones never sent as not sent.
+    for n in range(5):
+        world.issue(title=f"Item {n}")
+    world.sandbox.faults.add(
+        Fault(
+            api="notion",
+            kind="status",
+            status=401,
+            code="unauthorized",
+            method="POST",
+            path=r"^/v1/pages$",
+            after=2,
+            times=1,
+        )
+    )
+
+    result = world.run(apply__batch_size=5)
+
+    assert result.status == "failed"
+    states = [row.state for row in sorted(rows(world, OperationRow), key=lambda row: row.seq)]  # type: ignore[attr-defined]
+    assert states == ["applied", "applied", "failed", "deferred", "deferred"]
+    linked = {row.page_id for row in rows(world, LinkRow)}  # type: ignore[attr-defined]
+    assert linked == {page["id"] for page in world.pages()} and len(linked) == 2
+
+    again = world.run()
+
+    assert again.status == "ok" and not again.recovery.resolved  # type: ignore[union-attr]
+    assert sorted(len(pages) for pages in world.pages_by_key().values()) == [1] * 5  # none made twice
