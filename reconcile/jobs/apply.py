@@ -37,6 +37,7 @@ from reconcile.values import encode, equal, normalise
 log = logging.getLogger("reconcile.apply")
 
 OUTAGE_LIMIT = 5  # consecutive unavailable/rate-limited failures after which the rest waits for the next run
+NEW_PAGE = ("create", "recreate")  # actions whose page is linked to their item
 REFUSALS_PER_WRITE = 3  # properties a write may lose to Notion's refusals before it counts as failed
 
 
@@ -138,9 +139,10 @@ def remember(ctx: Context, plan: Plan) -> None:
             adopted = Applied(adoption.value, adoption.stored, has_stored=True)
             values.setdefault(adoption.page_id, {})[adoption.property] = adopted
     if links or values:
+        now = ctx.clock.now()
         with ctx.session() as session:
-            store.link_all(session, ctx.board, links, ctx.clock.now())
-            store.record_applied_all(session, values, ctx.clock.now())
+            store.link_all(session, ctx.board, links, now)
+            store.record_applied_all(session, values, now)
 
 
 class _Applier:
@@ -399,7 +401,7 @@ def record_writes(
     store.link_all(
         session,
         board,
-        [(op.item_id, page.id) for op, page in writes if op.item_id is not None and _links(op)],
+        [(op.item_id, page.id) for op, page in writes if op.item_id is not None and op.action in NEW_PAGE],
         at,
     )
     valued = [(op, page) for op, page in writes if op.action in ("create", "recreate", "update")]
@@ -410,10 +412,6 @@ def record_writes(
             outcome = _outcome(config, name, op, value, page.value(name), before.get((page.id, name)))
             records.setdefault(page.id, {})[name] = before[(page.id, name)] = outcome
     store.record_applied_all(session, records, at)
-
-
-def _links(op: Operation) -> bool:
-    return op.action in ("create", "recreate")
 
 
 def _outcome(

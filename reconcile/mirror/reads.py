@@ -138,10 +138,9 @@ def orphan_candidates(session: Session, config: Config) -> tuple[list[NotionPage
     )
     gone = {row.key: row.reason for row in session.execute(select(GoneItemRow.key, GoneItemRow.reason))}
     pages = []
-    keys = sorted(gone)
-    for start in range(0, len(keys), CHUNK):
+    for keys in _chunks(sorted(gone)):
         query = _pages(board).where(
-            NotionPageRow.key.in_(keys[start : start + CHUNK]),
+            NotionPageRow.key.in_(keys),
             NotionPageRow.in_trash.is_(False),
             NotionPageRow.gone.is_(False),
             ~exists(owned),

@@ -55,39 +55,30 @@ def history_from(session: Session, board: str) -> datetime | None:
 
 def prune_operations(session: Session, board: str, cutoff: datetime, limit: int) -> int:
     """Delete up to `limit` settled journal entries last touched before the cutoff; returns how many."""
-    ids = list(
-        session.scalars(
-            select(OperationRow.id)
-            .where(
-                _board(OperationRow.database_id, board),
-                OperationRow.updated_at < cutoff,
-                OperationRow.state.not_in(UNSETTLED),
-            )
-            .limit(limit)
-        )
+    found = select(OperationRow.id).where(
+        _board(OperationRow.database_id, board),
+        OperationRow.updated_at < cutoff,
+        OperationRow.state.not_in(UNSETTLED),
     )
-    if ids:
-        session.execute(delete(OperationRow).where(OperationRow.id.in_(ids)))
-    return len(ids)
+    return _delete_found(session, OperationRow, found.limit(limit))
 
 
 def prune_runs(session: Session, board: str, cutoff: datetime, limit: int, keep: Collection[int]) -> int:
     """Delete up to `limit` runs started before the cutoff that no journal entry names, except `keep`."""
     named = exists().where(OperationRow.run_id == RunRow.id)
-    ids = list(
-        session.scalars(
-            select(RunRow.id)
-            .where(
-                _board(RunRow.database_id, board),
-                RunRow.started_at < cutoff,
-                RunRow.id.not_in(list(keep)),
-                ~named,
-            )
-            .limit(limit)
-        )
+    found = select(RunRow.id).where(
+        _board(RunRow.database_id, board), RunRow.started_at < cutoff, RunRow.id.not_in(list(keep)), ~named
     )
+    return _delete_found(session, RunRow, found.limit(limit))
+
+
+def _delete_found(
+    session: Session, model: type[OperationRow] | type[RunRow], found: Select[tuple[int]]
+) -> int:
+    """Delete the rows of `model` whose ids the (limited) query finds; returns how many."""
+    ids = list(session.scalars(found))
     if ids:
-        session.execute(delete(RunRow).where(RunRow.id.in_(ids)))
+        session.execute(delete(model).where(model.id.in_(ids)))
     return len(ids)
 
 
@@ -95,16 +86,13 @@ def prune_snapshots(session: Session, board: str, cutoff: datetime, limit: int) 
     """Walk up to `limit` more of the board's snapshots; each at or before the cutoff deletes the older
     snapshots of its (page, property). Returns how many were deleted, and whether the walk caught up."""
     after = session.scalar(select(BoardRow.pruned_snapshot_id).where(BoardRow.database_id == board)) or 0
-    first = session.scalar(select(func.min(SnapshotRow.id)).where(SnapshotRow.id > after))
-    if first is None or session.scalar(select(SnapshotRow.seen_at).where(SnapshotRow.id == first)) > cutoff:
-        return 0, True  # nothing new, or the next one is within retention: the usual run costs two lookups
     # walked by id alone (the primary key), then narrowed to the board's pages: never a scan of them all
-    rows = session.execute(
-        select(SnapshotRow.id, SnapshotRow.seen_at, SnapshotRow.page_id)
-        .where(SnapshotRow.id > after)
-        .order_by(SnapshotRow.id)
-        .limit(limit)
-    ).all()
+    walk = select(SnapshotRow.id, SnapshotRow.seen_at, SnapshotRow.page_id).where(SnapshotRow.id > after)
+    walk = walk.order_by(SnapshotRow.id)
+    first = session.execute(walk.limit(1)).first()
+    if first is None or first.seen_at > cutoff:
+        return 0, True  # nothing new, or the next one is within retention: the usual run costs one lookup
+    rows = session.execute(walk.limit(limit)).all()
     pages = {row.page_id for row in rows}
     mine = set(
         session.scalars(

@@ -349,8 +349,9 @@ _UNLINK_OTHERS = delete(_links).where(  # any other link to the page: the page b
 def load_applied(session: Session, page_ids: Iterable[str] | None = None) -> dict[tuple[str, str], Applied]:
     """What the job last wrote per (page, property), and what Notion kept of it (of these pages)."""
     columns = LastAppliedRow.__table__.c
-    query = select(columns.page_id, columns.property, columns.value, columns.stored, columns.has_stored)
-    query = query.add_columns(columns.misses)
+    query = select(
+        columns.page_id, columns.property, columns.value, columns.stored, columns.has_stored, columns.misses
+    )
     if page_ids is None:
         return {(row.page_id, row.property): _applied(row) for row in session.execute(query)}
     ids, applied = list(page_ids), {}
