@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from functools import wraps
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import IO, Any, NoReturn
 
 import click
 
@@ -231,6 +232,20 @@ def emit(text: str) -> None:
     click.echo(redact(text))
 
 
+def emit_chunks(chunks: Iterable[str], file: IO[str] | None = None) -> None:
+    """A long text piece by piece (each piece redacted: a piece is whole values, so no secret spans two),
+    ending with a newline; on stdout unless `file` is given. Written a thousand pieces at a time."""
+    for batch in _batched(chunks):
+        click.echo(redact("".join(batch)), file=file, nl=False)
+    click.echo("", file=file)
+
+
+def _batched(chunks: Iterable[str], size: int = 1000) -> Iterator[tuple[str, ...]]:  # itertools' in 3.12
+    iterator = iter(chunks)
+    while batch := tuple(itertools.islice(iterator, size)):
+        yield batch
+
+
 def outcome_context(settings: dict[str, Any], command: str, fmt: str) -> Context:
     """context() for a command that ends with an outcome: a failure to build it is that run's outcome."""
     try:
@@ -385,19 +400,23 @@ def plan(
 ) -> None:
     """Show what a run would do (pulls first unless --no-pull)."""
     from reconcile.jobs.run import pulled_plan
-    from reconcile.report import dumps, plan_json, render_plan, summary_line
+    from reconcile.report import plan_json_chunks, render_plan, summary_line
 
     ctx = context(settings, tokens=() if no_pull else ALL_APIS)
     result = pulled_plan(ctx, pull_first=not no_pull, full=full)
     if out == "-":  # the plan file on stdout, for `reconcile apply -`; people read the summary on stderr
-        emit(dumps(plan_json(result)))
+        emit_chunks(plan_json_chunks(result))
         if not settings.get("quiet"):
             click.echo(summary_line(result), err=True)
     else:
         if out:
-            Path(out).write_text(dumps(plan_json(result)) + "\n", encoding="utf-8")
+            with Path(out).open("w", encoding="utf-8") as saved:
+                emit_chunks(plan_json_chunks(result), saved)
         verbose, quiet = bool(settings.get("verbose")), bool(settings.get("quiet"))
-        emit(render_plan(result, fmt, verbose=verbose, quiet=quiet))
+        if fmt == "json":
+            emit_chunks(plan_json_chunks(result))
+        else:
+            emit(render_plan(result, fmt, verbose=verbose, quiet=quiet))
     raise SystemExit(EXIT_CHANGES if detailed_exitcode and result.writes else EXIT_OK)
 
 

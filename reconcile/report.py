@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -63,12 +63,33 @@ def _more(hidden: int, what: str) -> list[str]:
 
 
 def plan_json(plan: Plan) -> dict[str, Any]:
+    return _plan_json(plan, [op.as_json() for op in ordered(plan.operations)])
+
+
+def plan_json_chunks(plan: Plan) -> Iterator[str]:
+    """`dumps(plan_json(plan))`, the same text, in pieces: an operation at a time, so that printing the plan
+    of 100,000 writes never holds them all as JSON (nor as dicts) at once."""
+    if not plan.operations:
+        yield dumps(plan_json(plan))
+        return
+    head, tail = dumps(_plan_json(plan, [_OPERATIONS])).split(json.dumps(_OPERATIONS), 1)
+    yield head
+    for n, op in enumerate(ordered(plan.operations)):
+        # at the depth of the operations list: every line after an operation's first one indented by 4
+        yield (",\n    " if n else "") + dumps(op.as_json()).replace("\n", "\n    ")
+    yield tail
+
+
+_OPERATIONS = "\x00operations\x00"  # where the operations go (no text in a plan holds NUL)
+
+
+def _plan_json(plan: Plan, operations: list[Any]) -> dict[str, Any]:
     body: dict[str, Any] = {
         "format_version": 1,
         "generated_at": iso(plan.generated_at),
         "database_id": plan.database_id,
         "summary": plan.summary(),
-        "operations": [op.as_json() for op in ordered(plan.operations)],
+        "operations": operations,
     }
     if plan.drift:
         body["drift"] = [drift.as_json() for drift in plan.drift]
@@ -86,7 +107,7 @@ def plan_json(plan: Plan) -> dict[str, Any]:
 def render_plan(plan: Plan, fmt: str, *, verbose: bool = False, quiet: bool = False) -> str:
     """A plan for people (text, markdown: long lists shown compactly unless verbose) or as JSON."""
     if fmt == "json":
-        return dumps(plan_json(plan))
+        return "".join(plan_json_chunks(plan))
     if fmt == "markdown":
         return plan_markdown(plan, verbose=verbose)
     return summary_line(plan) if quiet else plan_text(plan, verbose=verbose)

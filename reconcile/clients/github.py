@@ -11,8 +11,6 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
-import requests
-
 from reconcile.clients.errors import (
     ApiError,
     AuthError,
@@ -23,7 +21,7 @@ from reconcile.clients.errors import (
     RateLimited,
     Unavailable,
 )
-from reconcile.clients.http import Observer, Retry, Transport, json_body, retry_after
+from reconcile.clients.http import Answer, Observer, Retry, Transport, json_body, retry_after
 from reconcile.clock import Clock
 from reconcile.config import GitHubConfig
 from reconcile.model import GitHubItem, iso, parse_instant
@@ -42,7 +40,7 @@ class GitHubRules:
     def __init__(self, clock: Clock, retry: Retry, rng: random.Random) -> None:
         self.clock, self.retry, self.rng = clock, retry, rng
 
-    def is_rate_limit(self, response: requests.Response) -> bool:
+    def is_rate_limit(self, response: Answer) -> bool:
         if response.status_code not in (403, 429):
             return False
         headers = response.headers
@@ -54,14 +52,14 @@ class GitHubRules:
             or "rate limit" in message
         )
 
-    def wait_for(self, response: requests.Response, attempt: int) -> float | None:
+    def wait_for(self, response: Answer, attempt: int) -> float | None:
         if self.is_rate_limit(response):
             return self._rate_limit_wait(response, attempt)
         if response.status_code in (500, 502, 503, 504):
             return self.retry.backoff(attempt, self.rng)
         return None
 
-    def _rate_limit_wait(self, response: requests.Response, attempt: int) -> float:
+    def _rate_limit_wait(self, response: Answer, attempt: int) -> float:
         after = retry_after(response)
         if after is not None:
             return after
@@ -70,7 +68,7 @@ class GitHubRules:
             return max(1.0, int(reset) - self.clock.now().timestamp() + 1)
         return SECONDARY_WAIT * 2 ** (attempt - 1)
 
-    def error(self, response: requests.Response) -> ApiError:
+    def error(self, response: Answer) -> ApiError:
         status = response.status_code
         message = str(json_body(response).get("message") or response.reason or "no message")
         request_id = response.headers.get("x-github-request-id")
@@ -142,7 +140,7 @@ class GitHubClient:
             rng=rng,
         )
 
-    def get(self, url: str, headers: dict[str, str] | None = None) -> requests.Response:
+    def get(self, url: str, headers: dict[str, str] | None = None) -> Answer:
         """One GET; when the previous answer spent the hourly budget, first wait for its reset."""
         if self._resume_at is not None:
             wait = self._resume_at - self.clock.now().timestamp()
@@ -184,7 +182,7 @@ class GitHubClient:
         url = self.transport.url(f"/repos/{repo}/issues?{urlencode(params)}")
         headers = {"If-None-Match": etag} if etag and etag_url == url else {}
         first = self.get(url, headers)
-        if first.history and first.history[0].status_code == 301:
+        if first.moved:
             log.warning("%s has moved (renamed or transferred); update github.repos", repo)
         if first.status_code == 304:
             return Listing(url, etag, True, iter(()))
@@ -192,7 +190,7 @@ class GitHubClient:
         listing.items = self._pages(first, listing)
         return listing
 
-    def _pages(self, response: requests.Response, listing: Listing) -> Iterator[dict[str, Any]]:
+    def _pages(self, response: Answer, listing: Listing) -> Iterator[dict[str, Any]]:
         """Follow the Link header's `next` until there is none (never build page URLs ourselves)."""
         while True:
             listing.pages += 1

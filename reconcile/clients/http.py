@@ -7,19 +7,36 @@ The retry rules, written down once:
   updates that set absolute values). A non-idempotent write (a page create) is never re-sent blindly:
   when its outcome is unknown, `AmbiguousWrite` is raised and the caller looks the key up first.
 - Attempts are bounded (`Retry.attempts`); what is left is raised as an error of the right class.
+
+Requests go out through urllib3's connection pools, the layer `requests` itself sends through: a run makes
+one request per write, and `requests`' session machinery (cookies, hooks, settings merged per request) cost
+more CPU than the rest of a write together. The environment is read as `requests` reads it (proxies,
+NO_PROXY, REQUESTS_CA_BUNDLE), once per API.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Protocol
+from urllib.parse import urlencode, urlsplit
 
-import requests
-from urllib3.exceptions import NewConnectionError
+import requests.utils
+import urllib3
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    HTTPError,
+    LocationValueError,
+    MaxRetryError,
+    NewConnectionError,
+    TimeoutError,
+)
 
 from reconcile.clients.errors import AmbiguousWrite, ApiError, Unavailable
 from reconcile.clock import Clock
@@ -28,6 +45,40 @@ log = logging.getLogger("reconcile.http")
 
 LONG_WAIT = 60.0  # seconds; waits longer than this are logged as warnings
 AMBIGUOUS_STATUSES = frozenset({500, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One HTTP answer as the clients read it: what was asked, the status, headers and body."""
+
+    method: str
+    url: str
+    status_code: int
+    reason: str
+    headers: Mapping[str, str]  # case-insensitive (urllib3's HTTPHeaderDict)
+    content: bytes
+    moved: bool = False  # reached through a permanent redirect (301/308) on the way
+
+    @property
+    def ok(self) -> bool:
+        return self.status_code < 400
+
+    def json(self) -> Any:
+        """The body parsed as JSON; ValueError when it is not JSON."""
+        return json.loads(self.content)
+
+    @cached_property
+    def links(self) -> dict[str, dict[str, str]]:
+        """The Link header by relation: {"next": {"url": …, "rel": "next"}, …}."""
+        header = self.headers.get("Link")
+        if not header:
+            return {}
+        return {link.get("rel") or link["url"]: link for link in requests.utils.parse_header_links(header)}
+
+    @property
+    def path(self) -> str:
+        """The path asked for, without the query."""
+        return urlsplit(self.url).path
 
 
 @dataclass(frozen=True)
@@ -49,13 +100,13 @@ class Rules(Protocol):
 
     api: str
 
-    def wait_for(self, response: requests.Response, attempt: int) -> float | None:
+    def wait_for(self, response: Answer, attempt: int) -> float | None:
         """Seconds to wait before retrying this answer, or None when it must not be retried."""
 
-    def error(self, response: requests.Response) -> ApiError:
+    def error(self, response: Answer) -> ApiError:
         """The error this answer stands for."""
 
-    def is_rate_limit(self, response: requests.Response) -> bool: ...
+    def is_rate_limit(self, response: Answer) -> bool: ...
 
 
 class Pacing(Protocol):
@@ -132,12 +183,9 @@ class Transport:
         rng: random.Random | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
-        self.session = requests.Session()
-        self.session.headers.update(headers)
-        # Proxies and CA bundle from the environment, read once for the API's host (requests would
-        # read the whole environment again for every request).
-        self.settings = self.session.merge_environment_settings(self.base_url, {}, None, None, None)
-        self.session.trust_env = False
+        self.headers = {**DEFAULT_HEADERS, **headers}
+        self.pool = _pool(self.base_url)
+        self.timeouts = urllib3.Timeout(connect=timeout, read=timeout)
         self.rules, self.clock, self.timeout = rules, clock, timeout
         self.pacer, self.retry = pacer, retry or Retry()
         self.observe = observe or (lambda api, method, status, seconds: None)
@@ -153,16 +201,26 @@ class Transport:
         *,
         idempotent: bool = True,
         before_send: Callable[[], None] | None = None,
-        **kwargs: Any,
-    ) -> requests.Response:
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Answer:
         """Send with retries; return a 2xx/304 answer or raise the API error it stands for.
 
+        `json` is the body, `params` the query (a list value repeats its name), `headers` add to the API's.
         `before_send` runs right before each attempt goes out, after any wait: a write's lease check.
         """
         url = self.url(path)
+        if params:
+            url += ("&" if "?" in url else "?") + urlencode(params, doseq=True)
+        sent = {**self.headers, **headers} if headers else dict(self.headers)
+        body = None
+        if json is not None:
+            body = _json_body(json)
+            sent["Content-Type"] = "application/json"
         for attempt in range(1, self.retry.attempts + 1):
             last = attempt == self.retry.attempts
-            response = self._send(method, url, idempotent, last, attempt, before_send, **kwargs)
+            response = self._send(method, url, idempotent, last, attempt, before_send, sent, body)
             if response is None:
                 continue
             if response.ok or response.status_code == 304:
@@ -189,8 +247,9 @@ class Transport:
         last: bool,
         attempt: int,
         before_send: Callable[[], None] | None,
-        **kwargs: Any,
-    ) -> requests.Response | None:
+        headers: dict[str, str],
+        body: bytes | None,
+    ) -> Answer | None:
         """One attempt; None when it failed in transit and may be tried again."""
         if self.pacer:
             self.pacer.acquire()
@@ -198,15 +257,18 @@ class Transport:
             before_send()
         began = time.perf_counter()  # the real duration, whatever clock the job runs on
         try:
-            response = self.session.request(method, url, timeout=self.timeout, **self.settings, **kwargs)
-        except (requests.ConnectionError, requests.Timeout) as exc:
+            response = self._answer(method, url, headers, body)
+        except LocationValueError as exc:  # a URL no request can be made of: no retry helps
+            raise Unavailable(self.rules.api, f"{method} {_path(url)}: {type(exc).__name__}: {exc}") from None
+        except HTTPError as failure:
+            exc = failure.reason if isinstance(failure, MaxRetryError) and failure.reason else failure
             self._observed(method, url, None, began)
             never_sent = _never_sent(exc)
             if not idempotent and not never_sent:
                 raise AmbiguousWrite(
                     self.rules.api,
                     f"{method} got no answer ({_describe(exc)}); the write may have happened",
-                    timed_out=isinstance(exc, requests.Timeout),
+                    timed_out=_timed_out(exc),
                 ) from None
             if last:
                 raise Unavailable(self.rules.api, f"{method} {_path(url)}: {_describe(exc)}") from None
@@ -221,12 +283,33 @@ class Transport:
             )
             self.clock.sleep(delay)
             return None
-        except requests.RequestException as exc:  # a URL requests refuses, a broken body: no retry helps
-            raise Unavailable(self.rules.api, f"{method} {_path(url)}: {type(exc).__name__}: {exc}") from None
         self._observed(method, url, response, began)
         return response
 
-    def _observed(self, method: str, url: str, response: requests.Response | None, began: float) -> None:
+    def _answer(self, method: str, url: str, headers: dict[str, str], body: bytes | None) -> Answer:
+        """One exchange; redirects followed (GitHub's 301 for a moved repository), nothing retried."""
+        response = self.pool.urlopen(
+            method,
+            url,
+            body=body,
+            headers=headers,
+            timeout=self.timeouts,
+            retries=NO_RETRIES,
+            redirect=True,
+            preload_content=True,
+        )
+        history = response.retries.history if response.retries else ()
+        return Answer(
+            method=method,
+            url=url,
+            status_code=response.status,
+            reason=response.reason or "",
+            headers=response.headers,
+            content=response.data,
+            moved=bool(history) and history[0].status in (301, 308),
+        )
+
+    def _observed(self, method: str, url: str, response: Answer | None, began: float) -> None:
         """Count the answer (metrics) and log it at DEBUG: method, path, status, duration, request id."""
         seconds = time.perf_counter() - began
         status = response.status_code if response is not None else None
@@ -242,7 +325,7 @@ class Transport:
             }
             log.debug("%s %s %s", self.rules.api, method, _path(url), extra=fields)
 
-    def _pause(self, response: requests.Response, wait: float, method: str, url: str) -> None:
+    def _pause(self, response: Answer, wait: float, method: str, url: str) -> None:
         rate_limited = self.rules.is_rate_limit(response)
         # a rate limit is worth a warning: sustained, it is what makes runs slow or fail
         level = logging.WARNING if rate_limited or wait > LONG_WAIT else logging.INFO
@@ -263,7 +346,39 @@ class Transport:
         self.clock.sleep(wait)
 
 
-def retry_after(response: requests.Response) -> float | None:
+# What every request carries unless the API's own headers say otherwise (as `requests` sent them).
+DEFAULT_HEADERS = {"User-Agent": "reconcile", "Accept": "*/*", "Accept-Encoding": "gzip, deflate"}
+
+# urllib3 itself retries nothing (the Transport does, by its rules) but follows up to 5 redirects.
+NO_RETRIES = urllib3.Retry(
+    total=None, connect=0, read=0, other=0, status=0, redirect=5, raise_on_redirect=True
+)
+
+
+def _pool(base_url: str) -> urllib3.PoolManager:
+    """The connection pool for one API host: through the environment's proxy for it if it names one
+    (HTTPS_PROXY, NO_PROXY, …), verifying TLS against REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE or certifi's."""
+    settings = requests.Session().merge_environment_settings(base_url, {}, None, None, None)
+    verify = settings.get("verify", True)
+    tls: dict[str, Any] = {"maxsize": 10}  # connections kept per host, as many as `requests` keeps
+    if verify is False:
+        tls["cert_reqs"] = "CERT_NONE"
+    else:
+        bundle = verify if isinstance(verify, str) else requests.utils.DEFAULT_CA_BUNDLE_PATH
+        tls["cert_reqs"] = "CERT_REQUIRED"
+        tls["ca_cert_dir" if os.path.isdir(bundle) else "ca_certs"] = bundle
+    proxy = (settings.get("proxies") or {}).get(urlsplit(base_url).scheme)
+    if proxy:
+        return urllib3.ProxyManager(proxy, **tls)
+    return urllib3.PoolManager(**tls)
+
+
+def _json_body(value: Any) -> bytes:
+    """The JSON body as `requests` encodes it (UTF-8, no NaN: Notion would refuse it anyway)."""
+    return json.dumps(value, allow_nan=False).encode("utf-8")
+
+
+def retry_after(response: Answer) -> float | None:
     """The Retry-After header in seconds (an integer, as Notion and GitHub send it)."""
     value = response.headers.get("Retry-After")
     try:
@@ -272,7 +387,7 @@ def retry_after(response: requests.Response) -> float | None:
         return None
 
 
-def json_body(response: requests.Response) -> dict[str, Any]:
+def json_body(response: Answer) -> dict[str, Any]:
     """The answer's JSON object, or an empty dict when it has none (a 502 page, say)."""
     try:
         body = response.json()
@@ -281,7 +396,7 @@ def json_body(response: requests.Response) -> dict[str, Any]:
     return body if isinstance(body, dict) else {}
 
 
-def _request_id(response: requests.Response | None) -> str | None:
+def _request_id(response: Answer | None) -> str | None:
     """The API's id for the request (Notion's x-request-id, GitHub's x-github-request-id)."""
     if response is None:
         return None
@@ -291,14 +406,15 @@ def _request_id(response: requests.Response | None) -> str | None:
 
 def _never_sent(exc: Exception) -> bool:
     """True when the request surely never reached the server (refused, or timed out connecting)."""
-    if isinstance(exc, requests.ConnectTimeout):
-        return True
-    reason = getattr(exc.args[0], "reason", None) if exc.args else None
-    return isinstance(reason, NewConnectionError)
+    return isinstance(exc, ConnectTimeoutError)  # NewConnectionError is one too
+
+
+def _timed_out(exc: Exception) -> bool:
+    return isinstance(exc, TimeoutError) and not isinstance(exc, NewConnectionError)
 
 
 def _describe(exc: Exception) -> str:
-    if isinstance(exc, requests.Timeout):
+    if _timed_out(exc):
         return "timed out"
     if _never_sent(exc):
         return "connection refused"

@@ -10,8 +10,6 @@ from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-import requests
-
 from reconcile.clients.errors import (
     AmbiguousWrite,
     ApiError,
@@ -25,7 +23,7 @@ from reconcile.clients.errors import (
     RateLimited,
     Unavailable,
 )
-from reconcile.clients.http import Observer, Pacer, Pacing, Retry, Transport, json_body, retry_after
+from reconcile.clients.http import Answer, Observer, Pacer, Pacing, Retry, Transport, json_body, retry_after
 from reconcile.clock import Clock
 from reconcile.config import NotionConfig
 from reconcile.model import NotionPage, iso, parse_instant
@@ -48,18 +46,18 @@ class NotionRules:
     def __init__(self, retry: Retry, rng: Any) -> None:
         self.retry, self.rng = retry, rng
 
-    def is_rate_limit(self, response: requests.Response) -> bool:
+    def is_rate_limit(self, response: Answer) -> bool:
         return response.status_code in (429, 529)
 
-    def wait_for(self, response: requests.Response, attempt: int) -> float | None:
+    def wait_for(self, response: Answer, attempt: int) -> float | None:
         status = response.status_code
         if status in (429, 529):
             return retry_after(response) or self.retry.backoff(attempt, self.rng)
-        if status in (500, 502, 503, 504) or (status == 409 and _reads(response.request)):
+        if status in (500, 502, 503, 504) or (status == 409 and _reads(response)):
             return self.retry.backoff(attempt, self.rng)
         return None  # a 409 on a write goes back to the client, which re-reads before it tries again
 
-    def error(self, response: requests.Response) -> ApiError:
+    def error(self, response: Answer) -> ApiError:
         body = json_body(response)
         status = response.status_code
         message = str(body.get("message") or response.reason or "no message")
@@ -81,12 +79,12 @@ class NotionRules:
         return Unavailable("notion", message, **fields)
 
 
-def _reads(request: requests.PreparedRequest) -> bool:
+def _reads(response: Answer) -> bool:
     """GETs and queries read: repeating one is all a 409 asks."""
-    return request.method == "GET" or str(request.path_url).split("?")[0].endswith("/query")
+    return response.method == "GET" or response.path.endswith("/query")
 
 
-def _request_id(response: requests.Response, body: dict[str, Any]) -> str | None:
+def _request_id(response: Answer, body: dict[str, Any]) -> str | None:
     return body.get("request_id") or response.headers.get("x-notion-request-id")
 
 
@@ -391,7 +389,7 @@ def _incomplete(answer: dict[str, Any]) -> bool:
     return isinstance(status, dict) and status.get("type") == "incomplete"
 
 
-def _server_date(response: requests.Response) -> datetime | None:
+def _server_date(response: Answer) -> datetime | None:
     value = response.headers.get("Date")
     try:
         return parsedate_to_datetime(value) if value else None

@@ -17,6 +17,9 @@ import re
 from typing import Any, TypeVar
 
 _REFUSED = re.compile("[\x00\ud800-\udfff]")
+# The same characters as repr() spells them: no match in a value's repr means nothing in it needs cleaning
+# (a match, which a literal backslash in the text can also make, only means the value is walked).
+_REFUSED_IN_REPR = re.compile(r"\\x00|\\ud[89a-f]")
 
 T = TypeVar("T")
 
@@ -31,7 +34,13 @@ def clean_text(text: str) -> str:
 
 
 def clean(value: T) -> T:
-    """The value with every string in it cleaned: in lists, tuples, dicts (keys too) and dataclasses."""
+    """The value with every string in it cleaned: in lists, tuples, dicts (keys too) and dataclasses.
+
+    Almost every value is clean: one repr() (C code for strings, lists and dicts) tells, and only a value
+    that may hold a refused character is walked.
+    """
+    if _REFUSED_IN_REPR.search(repr(value)) is None:
+        return value
     return _clean(value)  # type: ignore[no-any-return]
 
 

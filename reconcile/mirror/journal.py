@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from reconcile.logs import redact
@@ -31,20 +31,29 @@ def record(
     state: str = "pending",
 ) -> list[int]:
     """Store operations in one go; returns their ids in order."""
+    if not operations:
+        return []
     start = (
         session.scalar(
             select(func.coalesce(func.max(OperationRow.seq), 0)).where(OperationRow.run_id == run_id)
         )
         or 0
     )
-    rows = [_row(database_id, run_id, start + n + 1, op, at, state) for n, op in enumerate(operations)]
-    session.add_all(rows)
-    session.flush()
-    return [row.id for row in rows]
+    ids: list[int] = []
+    for first in range(0, len(operations), RECORD_CHUNK):  # bounded memory for a plan of 100,000 deferrals
+        chunk = operations[first : first + RECORD_CHUNK]
+        rows = [_row(database_id, run_id, start + first + n + 1, op, at, state) for n, op in enumerate(chunk)]
+        ids += session.connection().scalars(_RECORD, rows)
+    return ids
 
 
-def _row(database_id: str, run_id: int, seq: int, op: Operation, at: datetime, state: str) -> OperationRow:
-    return OperationRow(
+RECORD_CHUNK = 1000
+# multi-row INSERT … RETURNING id, the ids in the order of the rows
+_RECORD = insert(OperationRow).returning(OperationRow.id, sort_by_parameter_order=True)
+
+
+def _row(database_id: str, run_id: int, seq: int, op: Operation, at: datetime, state: str) -> dict[str, Any]:
+    return dict(
         database_id=database_id,
         run_id=run_id,
         seq=seq,

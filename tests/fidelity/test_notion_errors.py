@@ -7,29 +7,27 @@ import random
 from typing import Any
 
 import pytest
-import requests
+from urllib3 import HTTPHeaderDict
 
 from reconcile.clients import errors
-from reconcile.clients.http import Retry
+from reconcile.clients.http import Answer, Retry
 from reconcile.clients.notion import NotionRules
 from tests.fidelity.recordings_io import case_id, load
 
 ERRORS = load("notion_errors.json")
 
 
-def answer(case: dict[str, Any], method: str) -> requests.Response:
-    """The recorded answer as the requests library hands it to the client."""
-    response = requests.Response()
-    response.status_code = case["status"]
+def answer(case: dict[str, Any], method: str) -> Answer:
+    """The recorded answer as the transport hands it to the client."""
     if "body" in case:
-        response._content = json.dumps(case["body"]).encode()
-        response.headers["Content-Type"] = "application/json; charset=utf-8"
+        content = json.dumps(case["body"]).encode()
+        headers = HTTPHeaderDict({"Content-Type": "application/json; charset=utf-8"})
     else:
-        response._content = case["text"].encode()
-        response.headers["Content-Type"] = "text/html"
-    response.headers.update(case.get("headers", {}))
-    response.request = requests.Request(method, "https://api.notion.com/v1/pages/x").prepare()
-    return response
+        content = case["text"].encode()
+        headers = HTTPHeaderDict({"Content-Type": "text/html"})
+    headers.update(case.get("headers", {}))
+    url = "https://api.notion.com/v1/pages/x"
+    return Answer(method, url, case["status"], case.get("reason", ""), headers, content)
 
 
 @pytest.mark.parametrize("case", ERRORS, ids=[case_id(c) for c in ERRORS])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -232,16 +233,20 @@ def test_a_notion_scan_that_fails_on_its_second_page_leaves_the_notion_cursor(
 # -- a renamed repository -----------------------------------------------------------------------
 
 
-def test_a_renamed_repo_is_followed_and_nothing_is_taken_for_deleted(world: World, clock: FakeClock) -> None:
+def test_a_renamed_repo_is_followed_and_nothing_is_taken_for_deleted(
+    world: World, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
     issue = world.issue(title="Home")
     world.run()
     page = world.page_for(issue["html_url"])
     clock.advance(120)
     world.sandbox.github.rename_repo("acme/web", "acme/site")
 
-    stale_name = world.run(full=True, apply__on_orphan="archive")
+    with caplog.at_level(logging.WARNING, logger="reconcile.github"):
+        stale_name = world.run(full=True, apply__on_orphan="archive")
 
     assert stale_name.status == "ok", stale_name.error
+    assert "acme/web has moved (renamed or transferred); update github.repos" in caplog.text
     assert stale_name.plan is not None and stale_name.plan.writes == ()
     assert world.sandbox.count("github", path=r"^/repos/acme/web/issues$", status=301) == 1
     renamed = world.run(github__repos=["acme/site", "acme/api"])

@@ -49,3 +49,34 @@ def test_an_item_is_cleaned_field_by_field_and_a_clean_one_is_returned_as_is() -
     assert fields == ("T", ("a", "b"), "n", "m\ufffd")
     assert clean(cleaned) is cleaned
     assert clean({"k\x00": ["v\x00", 1, None]}) == {"k": ["v", 1, None]}
+
+
+NESTED = st.recursive(
+    st.text() | st.integers() | st.none(),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=5), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@given(NESTED)
+def test_whatever_text_a_nested_value_holds_the_cleaned_value_stores_and_a_clean_one_is_untouched(
+    value: object,
+) -> None:
+    """The quick check (one repr) never lets NUL or a lone surrogate through, nor copies a clean value."""
+    cleaned = clean(value)
+    for text in _strings(cleaned):
+        assert "\x00" not in text
+        text.encode("utf-8")  # no lone surrogate
+    assert clean(cleaned) is cleaned
+
+
+def _strings(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for key, part in value.items() for s in _strings(key) + _strings(part)]
+    if isinstance(value, list):
+        return [s for part in value for s in _strings(part)]
+    return []

@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 from reconcile.model import Change, Drift, ItemRef, Operation, Orphan, Plan, StalePage
-from reconcile.report import render_plan, render_stale, summary_line
+from reconcile.report import dumps, plan_json, plan_json_chunks, render_plan, render_stale, summary_line
 from tests.unit.test_mapping import item
 
 NOW = datetime(2026, 2, 1, 12, 0, tzinfo=UTC)
@@ -96,6 +96,22 @@ def test_plan_text_shows_what_a_stale_action_writes_under_the_stale_page() -> No
     text = render_plan(a_plan({"Status": Change("In Progress", "Backlog")}), "text")
     stale_part = text.split("Stale pages (1):")[1]
     assert 'Status: "In Progress" -> "Backlog"' in stale_part.split("Drift")[0]
+
+
+def test_plan_json_in_pieces_is_the_same_text_an_operation_a_piece() -> None:
+    """What `plan --format json` prints for 100,000 writes is built an operation at a time, never whole."""
+    many = Plan(
+        generated_at=NOW,
+        database_id="db",
+        operations=(*a_plan().operations, *creates([3, 1, 2], 'acme/ünï\\code"')),
+        unchanged=3,
+        drift=a_plan().drift,
+    )
+    for plan in (a_plan(), many, Plan(generated_at=NOW, database_id="db")):
+        pieces = list(plan_json_chunks(plan))
+        assert "".join(pieces) == dumps(plan_json(plan))
+        assert len(pieces) == (len(plan.operations) + 2 if plan.operations else 1)
+        assert all(piece.count('"action"') <= 1 for piece in pieces)
 
 
 def test_plan_markdown_has_a_table_per_section() -> None:
