@@ -192,7 +192,7 @@ class OperationRow(Base):
 
     __tablename__ = "operations"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    run_id: Mapped[int] = mapped_column(Integer, index=True)
+    run_id: Mapped[int] = mapped_column(Integer)
     database_id: Mapped[str | None] = mapped_column(String(64))  # the board; None for entries before 0.2
     seq: Mapped[int] = mapped_column(Integer)
     action: Mapped[str] = mapped_column(String(20))
@@ -212,6 +212,7 @@ class OperationRow(Base):
     __table_args__ = (
         Index("ix_operations_database_state", "database_id", "state"),
         Index("ix_operations_updated_at", "updated_at"),
+        Index("ix_operations_run_seq", "run_id", "seq"),  # a run's entries in order; its highest seq
     )
 
 
