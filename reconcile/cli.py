@@ -400,7 +400,7 @@ def plan(
 ) -> None:
     """Show what a run would do (pulls first unless --no-pull)."""
     from reconcile.jobs.run import pulled_plan
-    from reconcile.report import plan_json_chunks, render_plan, summary_line
+    from reconcile.report import plan_chunks, plan_json_chunks, summary_line
 
     ctx = context(settings, tokens=() if no_pull else ALL_APIS)
     result = pulled_plan(ctx, pull_first=not no_pull, full=full)
@@ -413,10 +413,7 @@ def plan(
             with Path(out).open("w", encoding="utf-8") as saved:
                 emit_chunks(plan_json_chunks(result), saved)
         verbose, quiet = bool(settings.get("verbose")), bool(settings.get("quiet"))
-        if fmt == "json":
-            emit_chunks(plan_json_chunks(result))
-        else:
-            emit(render_plan(result, fmt, verbose=verbose, quiet=quiet))
+        emit_chunks(plan_chunks(result, fmt, verbose=verbose, quiet=quiet))
     raise SystemExit(EXIT_CHANGES if detailed_exitcode and result.writes else EXIT_OK)
 
 

@@ -106,11 +106,17 @@ def _plan_json(plan: Plan, operations: list[Any]) -> dict[str, Any]:
 
 def render_plan(plan: Plan, fmt: str, *, verbose: bool = False, quiet: bool = False) -> str:
     """A plan for people (text, markdown: long lists shown compactly unless verbose) or as JSON."""
+    return "".join(plan_chunks(plan, fmt, verbose=verbose, quiet=quiet))
+
+
+def plan_chunks(plan: Plan, fmt: str, *, verbose: bool = False, quiet: bool = False) -> Iterator[str]:
+    """`render_plan`'s text in pieces: JSON an operation at a time, text and markdown (compact) whole."""
     if fmt == "json":
-        return "".join(plan_json_chunks(plan))
-    if fmt == "markdown":
-        return plan_markdown(plan, verbose=verbose)
-    return summary_line(plan) if quiet else plan_text(plan, verbose=verbose)
+        yield from plan_json_chunks(plan)
+    elif fmt == "markdown":
+        yield plan_markdown(plan, verbose=verbose)
+    else:
+        yield summary_line(plan) if quiet else plan_text(plan, verbose=verbose)
 
 
 def plan_text(plan: Plan, *, verbose: bool = False) -> str:

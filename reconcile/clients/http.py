@@ -186,7 +186,7 @@ class Transport:
         self.headers = {**DEFAULT_HEADERS, **headers}
         self.pool = _pool(self.base_url)
         self.timeouts = urllib3.Timeout(connect=timeout, read=timeout)
-        self.rules, self.clock, self.timeout = rules, clock, timeout
+        self.rules, self.clock = rules, clock
         self.pacer, self.retry = pacer, retry or Retry()
         self.observe = observe or (lambda api, method, status, seconds: None)
         self.rng = rng or random.Random()
